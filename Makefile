@@ -1,0 +1,44 @@
+# 科协助手 — every command a newcomer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3.10
+STAMP := $(VENV)/.installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help run test setup kb model eval validate lock clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: setup ## set up, then start Rasa, the action server, the bot and the scheduler
+	exec $(BIN)/bot run
+
+test: setup ## set up, then run the whole test suite
+	$(BIN)/pytest -q
+
+setup: $(STAMP) kb model ## venv, knowledge base, Rasa model (each only when stale)
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml .python-version
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+kb: $(STAMP) ## build the knowledge base from kb/corpus (unchanged reports are skipped)
+	$(BIN)/bot kb build
+
+model: $(STAMP) kb ## train the Rasa model when config or training data changed
+	$(BIN)/bot train
+
+validate: setup ## check the Rasa training data and domain
+	$(BIN)/rasa data validate --data nlu_data --domain nlu_data/domain.yml --config config.yml --fail-on-warnings
+
+eval: setup ## measure the knowledge base and the NLU model (figures for the README)
+	$(BIN)/python -m kb.evaluate tests/data/kb_questions.yml
+
+lock: ## refresh constraints.txt from the current venv
+	$(BIN)/pip freeze --exclude-editable > constraints.txt
+
+clean: ## remove the venv, models and local data
+	rm -rf $(VENV) models var

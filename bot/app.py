@@ -1,0 +1,88 @@
+"""The bot's web server: the WeChat endpoint, health, and the staff API."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import AsyncIterator
+
+import httpx
+from sqlalchemy import text as sql
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot import api
+from bot.config import Settings, get_settings
+from bot.dedupe import InProcessDedupe
+from bot.dialogue import RasaClient
+from bot.responder import Responder
+from bot.wechat import WeChatEndpoint
+from kb.db import get_engine
+
+log = logging.getLogger("bot.app")
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """200 when the database, Rasa and the action server answer; 503 with what is not ready."""
+    state = request.app.state
+    checks: dict[str, bool] = {}
+
+    def db_ok() -> bool:
+        try:
+            with get_engine(state.settings.database_url).connect() as conn:
+                conn.execute(sql("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    checks["database"] = await run_in_threadpool(db_ok)
+    checks["rasa"] = await state.rasa.ready()
+    try:
+        resp = await state.http.get(f"{state.settings.actions_url}/health", timeout=2.0)
+        checks["actions"] = resp.status_code == 200
+    except httpx.HTTPError:
+        checks["actions"] = False
+    ok = all(checks.values())
+    body = {"status": "ok" if ok else "unavailable", "checks": checks,
+            "not_ready": [k for k, v in checks.items() if not v]}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.http = httpx.AsyncClient(timeout=5.0)
+        app.state.rasa = RasaClient(settings.rasa_url)
+        app.state.responder = Responder(settings.database_url, app.state.rasa)
+        app.state.dedupe = InProcessDedupe()
+        try:
+            yield
+        finally:
+            await app.state.rasa.aclose()
+            await app.state.http.aclose()
+
+    holder: dict[str, WeChatEndpoint] = {}
+
+    def endpoint(request: Request) -> WeChatEndpoint:
+        if "ep" not in holder:
+            holder["ep"] = WeChatEndpoint(request.app.state)
+        return holder["ep"]
+
+    async def wechat_get(request: Request):  # noqa: ANN202
+        return await endpoint(request).verify(request)
+
+    async def wechat_post(request: Request):  # noqa: ANN202
+        return await endpoint(request).receive(request)
+
+    routes = [
+        Route("/wechat", wechat_get, methods=["GET"]),
+        Route("/wechat", wechat_post, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        *api.routes,
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

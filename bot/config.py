@@ -1,0 +1,116 @@
+"""Configuration, read once at start into one typed object.
+
+Everything comes from the environment (a `.env` file in the project root may
+set it too); nothing deeper in the code reads `os.environ`. Secrets that the
+operator did not set are generated once and kept in `var/`, never in the repo.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from kb.db import DEFAULT_URL, PROJECT_ROOT
+
+VAR_DIR = PROJECT_ROOT / "var"
+
+
+def _read_dotenv(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _env() -> dict[str, str]:
+    """The process environment over the `.env` file: an exported variable wins."""
+    return {**_read_dotenv(PROJECT_ROOT / ".env"), **os.environ}
+
+
+def _persistent_secret(name: str, announce: str) -> str:
+    """A secret generated on first use, kept in var/ (mode 600), printed once."""
+    path = VAR_DIR / name
+    if path.is_file():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    print(announce.format(value=value, path=path), flush=True)
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_URL
+    redis_url: str | None = None
+    wechat_token: str = "dev-token"
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    wechat_aes_key: str | None = None
+    wechat_aes_key_previous: str | None = None
+    wechat_api_base_url: str = "https://api.weixin.qq.com/"
+    bot_host: str = "127.0.0.1"
+    bot_port: int = 8000
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    rasa_url: str = ""
+    actions_url: str = ""
+    api_token: str = field(default="", repr=False)
+    admin_user: str = "admin"
+    admin_password: str | None = field(default=None, repr=False)
+    push_template_id: str | None = None
+    tz: str = "Asia/Shanghai"
+    reply_budget: float = 4.5  # seconds WeChat's passive reply may take before we stop waiting
+    message_retention_days: int = 180
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.bot_host}:{self.bot_port}"
+
+
+def load_settings(env: dict[str, str] | None = None, *, generate_secrets: bool = True) -> Settings:
+    env = _env() if env is None else env
+    rasa_port = int(env.get("RASA_PORT", 5005))
+    actions_port = int(env.get("ACTIONS_PORT", 5055))
+    api_token = env.get("BOT_API_TOKEN") or (
+        _persistent_secret("api_token", "BOT_API_TOKEN generated (kept in {path}): {value}")
+        if generate_secrets else ""
+    )
+    return Settings(
+        database_url=env.get("DATABASE_URL") or DEFAULT_URL,
+        redis_url=env.get("REDIS_URL") or None,
+        wechat_token=env.get("WECHAT_TOKEN") or "dev-token",
+        wechat_appid=env.get("WECHAT_APPID") or None,
+        wechat_secret=env.get("WECHAT_SECRET") or None,
+        wechat_aes_key=env.get("WECHAT_AES_KEY") or None,
+        wechat_aes_key_previous=env.get("WECHAT_AES_KEY_PREVIOUS") or None,
+        wechat_api_base_url=env.get("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com/",
+        bot_host=env.get("BOT_HOST") or "127.0.0.1",
+        bot_port=int(env.get("BOT_PORT") or 8000),
+        rasa_port=rasa_port,
+        actions_port=actions_port,
+        rasa_url=(env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+        actions_url=(env.get("ACTIONS_URL") or f"http://127.0.0.1:{actions_port}").rstrip("/"),
+        api_token=api_token,
+        admin_user=env.get("BOT_ADMIN_USER") or "admin",
+        admin_password=env.get("BOT_ADMIN_PASSWORD") or None,
+        push_template_id=env.get("BOT_PUSH_TEMPLATE_ID") or None,
+        tz=env.get("BOT_TZ") or "Asia/Shanghai",
+        reply_budget=float(env.get("BOT_REPLY_BUDGET") or 4.5),
+        message_retention_days=int(env.get("BOT_MESSAGE_RETENTION_DAYS") or 180),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

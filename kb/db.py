@@ -1,0 +1,115 @@
+"""Engines, sessions and migrations.
+
+The bot, the action server, the scheduler and the CLI each open the same
+database through here. Schema changes go through Alembic only, so an upgrade
+of a production PostgreSQL database is the same step as a fresh SQLite file.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from kb.models import Setting
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "sqlite:///var/bot.sqlite3"
+
+
+def resolve_url(url: str) -> str:
+    """Relative SQLite paths are taken from the project root, not the caller's cwd."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            path = PROJECT_ROOT / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return str(parsed.set(database=str(path)))
+    return url
+
+
+@lru_cache(maxsize=None)
+def get_engine(url: str) -> Engine:
+    url = resolve_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    # pre_ping: a PostgreSQL restart costs one failed request, not a bot restart.
+    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@lru_cache(maxsize=None)
+def _sessionmaker(url: str) -> sessionmaker:
+    return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    session: Session = _sessionmaker(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest Alembic revision (creates it when empty)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", resolve_url(url).replace("%", "%%"))
+    command.upgrade(cfg, "head")
+
+
+# -- the knowledge version: every change bumps it, every reader checks it --------
+
+KB_VERSION_KEY = "kb_version"
+
+
+def kb_version(session: Session) -> int:
+    value = session.execute(select(Setting.value).where(Setting.key == KB_VERSION_KEY)).scalar()
+    return int(value) if value else 0
+
+
+def bump_kb_version(session: Session) -> int:
+    """Tell every process (bot workers, action server) that knowledge changed."""
+    row = session.get(Setting, KB_VERSION_KEY)
+    if row is None:
+        row = Setting(key=KB_VERSION_KEY, value="0")
+        session.add(row)
+    row.value = str(int(row.value or 0) + 1)
+    session.flush()
+    return int(row.value)
+
+
+def get_setting(session: Session, key: str, default: str = "") -> str:
+    row = session.get(Setting, key)
+    return row.value if row is not None and row.value else default
+
+
+def set_setting(session: Session, key: str, value: str) -> None:
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value))
+    else:
+        row.value = value

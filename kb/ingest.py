@@ -1,0 +1,298 @@
+"""Turning reports into documents and passages.
+
+Reports arrive as OCR'd newspaper pages: bold markers, list dashes, page
+numbers, photo captions, and sentences broken across blank lines. Passages
+are cut at paragraph and sentence boundaries and keep the heading they sit
+under, so an answer can be traced to where it stands in the report.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterable
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kb import extract
+from kb.db import bump_kb_version
+from kb.models import Document, Edit, Event, Fact, Passage, Synonym, as_dict
+from kb.text import SENTENCE_END, normalize, split_sentences, tokenize
+
+CORPUS_DIR = Path(__file__).parent / "corpus"
+SEED_FILE = Path(__file__).parent / "seed.yaml"
+MAX_PASSAGE = 360  # characters; long enough for a paragraph's point, short enough to cite
+
+_JUNK_LINE = re.compile(r"^(\d{1,3}|[A-Za-z\s]+|欢迎关注.*|■.*|#+)$")
+
+
+def clean_line(line: str) -> str:
+    """Display text of a line: no markdown, no list dash, figures joined to units."""
+    line = line.strip().replace("**", "")
+    line = re.sub(r"^[-#]+\s*", "", line)
+    line = re.sub(r"(?<=[\d.])\s+(?=[\u4e00-\u9fff%])", "", line)
+    line = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=\d)", "", line)
+    return line.strip()
+
+
+def _is_heading(line: str) -> bool:
+    return len(line) <= 40 and line[-1] not in SENTENCE_END + "，,：:、）)”\""
+
+
+@dataclass
+class Para:
+    heading: str
+    text: str
+
+
+def paragraphs(text: str) -> list[Para]:
+    """Paragraphs with their headings; sentences broken by a page or a photo are rejoined."""
+    out: list[Para] = []
+    heading = ""
+    pending: Para | None = None  # a long paragraph that stopped mid-sentence
+    for raw in text.splitlines():
+        line = clean_line(raw)
+        if not line or _JUNK_LINE.match(line):
+            continue
+        if _is_heading(line):
+            if pending is None:
+                heading = line
+            # while a sentence is broken, a short line is a photo caption: skip it
+            continue
+        if pending is not None:
+            pending.text += line
+            if pending.text[-1] in SENTENCE_END:
+                pending = None
+            continue
+        para = Para(heading=heading, text=line)
+        out.append(para)
+        if line[-1] not in SENTENCE_END:
+            pending = para
+    return out
+
+
+def passages_of(text: str) -> list[Para]:
+    """Paragraphs cut to at most MAX_PASSAGE characters at sentence boundaries."""
+    out: list[Para] = []
+    for para in paragraphs(text):
+        chunk = ""
+        for sent in split_sentences(para.text):
+            if chunk and len(chunk) + len(sent) > MAX_PASSAGE:
+                out.append(Para(para.heading, chunk))
+                chunk = ""
+            chunk += sent
+        if chunk:
+            out.append(Para(para.heading, chunk))
+    return out
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_month(value: str | date | None) -> date | None:
+    """"2024-02", "2024-02-15", a date, or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    parts = [int(p) for p in re.findall(r"\d+", str(value))]
+    if not parts:
+        raise ValueError(f"not a date: {value!r}")
+    year, month, day = (parts + [1, 1])[:3]
+    return date(year, month, day)
+
+
+@dataclass
+class ImportResult:
+    document_id: int
+    version: int
+    changed: bool
+    passages: int = 0
+    facts: int = 0
+    events: int = 0
+    superseded: list[int] = field(default_factory=list)
+
+
+def import_document(
+    session: Session,
+    *,
+    slug: str,
+    title: str,
+    text: str,
+    source: str = "",
+    region: str = "",
+    published_at: date | None = None,
+    date_approx: bool = False,
+    kind: str = "",
+    actor: str = "system",
+) -> ImportResult:
+    """Add a report, or a new version of one, in the caller's transaction.
+
+    The old version is retired in the same transaction as the new one goes in,
+    so a reader sees either the old report or the new one, never half of each.
+    """
+    text = text.replace("\r\n", "\n").strip()
+    if not text:
+        raise ValueError("empty document")
+    digest = text_hash(text)
+    current = session.execute(
+        select(Document).where(Document.slug == slug, Document.status != "superseded")
+        .order_by(Document.version.desc())
+    ).scalars().first()
+    meta = dict(title=title, source=source, region=region, published_at=published_at,
+                date_approx=date_approx, kind=kind)
+    if current is not None and current.text_hash == digest and all(
+        getattr(current, k) == v for k, v in meta.items()
+    ):
+        return ImportResult(current.id, current.version, changed=False)
+
+    superseded = []
+    version = 1
+    latest = session.execute(
+        select(Document.version).where(Document.slug == slug).order_by(Document.version.desc())
+    ).scalars().first()
+    if latest is not None:
+        version = latest + 1
+    for old in session.execute(
+        select(Document).where(Document.slug == slug, Document.status != "superseded")
+    ).scalars():
+        old.status = "superseded"
+        superseded.append(old.id)
+
+    doc = Document(slug=slug, text=text, text_hash=digest, version=version, status="active", **meta)
+    session.add(doc)
+    session.flush()
+    result = ImportResult(doc.id, version, changed=True, superseded=superseded)
+
+    for seq, para in enumerate(passages_of(text)):
+        passage = Passage(document_id=doc.id, seq=seq, heading=para.heading, text=para.text,
+                          tokens=" ".join(tokenize(normalize(para.text))))
+        session.add(passage)
+        session.flush()
+        result.passages += 1
+        for fact in extract.facts(para.text, heading=para.heading, doc_region=region,
+                                  published_at=published_at):
+            session.add(Fact(document_id=doc.id, passage_id=passage.id, **fact))
+            result.facts += 1
+        for ev in extract.events(para.text, doc_region=region, published_at=published_at):
+            session.add(Event(document_id=doc.id, passage_id=passage.id, **ev))
+            result.events += 1
+    session.add(Edit(table_name="documents", row_id=doc.id, action="import", actor=actor,
+                     before={"superseded": superseded} if superseded else None,
+                     after={k: v for k, v in as_dict(doc).items() if k != "text"}))
+    bump_kb_version(session)
+    return result
+
+
+def load_seed(session: Session, seed_file: Path = SEED_FILE) -> int:
+    """Add the seed synonyms that are not there yet; staff edits are never overwritten."""
+    data = yaml.safe_load(seed_file.read_text(encoding="utf-8"))
+    existing = {(w, c) for w, c in session.execute(select(Synonym.word, Synonym.canonical))}
+    added = 0
+    for kind, pairs in (data.get("synonyms") or {}).items():
+        for word, canonical in pairs.items():
+            if (word, canonical) not in existing:
+                session.add(Synonym(word=word, canonical=canonical, kind=kind or ""))
+                added += 1
+    if added:
+        bump_kb_version(session)
+    return added
+
+
+def seed_terms(seed_file: Path = SEED_FILE) -> list[str]:
+    data = yaml.safe_load(seed_file.read_text(encoding="utf-8"))
+    return list(data.get("terms") or [])
+
+
+@dataclass
+class CorpusEntry:
+    path: Path
+    title: str
+    region: str
+    published_at: date | None
+    date_approx: bool
+    kind: str
+
+
+def read_index(corpus_dir: Path = CORPUS_DIR) -> list[CorpusEntry]:
+    """The corpus's index.yaml. A `# inferred` comment on `published` marks the date approximate."""
+    index_file = corpus_dir / "index.yaml"
+    raw = index_file.read_text(encoding="utf-8")
+    entries = yaml.safe_load(raw) or []
+    approx_files = set()
+    current = None
+    for line in raw.splitlines():
+        m = re.match(r"\s*-?\s*file:\s*(\S+)", line)
+        if m:
+            current = m.group(1)
+        if current and re.match(r"\s*published:.*#\s*inferred", line):
+            approx_files.add(current)
+    return [
+        CorpusEntry(
+            path=corpus_dir / e["file"], title=e["title"], region=e.get("region", ""),
+            published_at=parse_month(e.get("published")),
+            date_approx=bool(e.get("approximate", e["file"] in approx_files)),
+            kind=e.get("kind", ""),
+        )
+        for e in entries
+    ]
+
+
+def build_corpus(session: Session, corpus_dir: Path = CORPUS_DIR,
+                 progress: Callable[[str], None] | None = None) -> list[ImportResult]:
+    """Import every report of the corpus; unchanged reports are left as they are."""
+    results = []
+    load_seed(session)
+    entries = read_index(corpus_dir)
+    for i, entry in enumerate(entries, 1):
+        result = import_document(
+            session, slug=entry.path.name, title=entry.title,
+            text=entry.path.read_text(encoding="utf-8"), source=entry.title,
+            region=entry.region, published_at=entry.published_at,
+            date_approx=entry.date_approx, kind=entry.kind,
+        )
+        results.append(result)
+        if progress:
+            state = (f"v{result.version}: {result.passages} passages, {result.facts} facts, "
+                     f"{result.events} events" if result.changed else "unchanged")
+            progress(f"[{i}/{len(entries)}] {entry.path.name} {state}")
+    return results
+
+
+def read_file(path: Path) -> str:
+    """Text of a .txt, .md or .docx report."""
+    suffix = path.suffix.lower()
+    if suffix in {".txt", ".md", ".markdown"}:
+        raw = path.read_bytes()
+        for enc in ("utf-8-sig", "gb18030"):
+            try:
+                return raw.decode(enc)
+            except UnicodeDecodeError:
+                continue
+        raise ValueError(f"{path.name}: not UTF-8 or GB18030 text")
+    if suffix == ".docx":
+        import docx  # python-docx
+
+        document = docx.Document(str(path))
+        return "\n\n".join(p.text for p in document.paragraphs)
+    raise ValueError(f"{path.name}: only .txt, .md and .docx reports can be imported")
+
+
+def domain_terms(session: Session) -> list[str]:
+    """Names the tokenizers must keep whole: seed terms, 《…》 and short “…” names, synonyms."""
+    terms: set[str] = set(seed_terms())
+    for (text,) in session.execute(select(Document.text).where(Document.status == "active")):
+        terms.update(m for m in re.findall(r"《([^》]{2,20})》", text))
+        terms.update(m for m in re.findall(r"“([^”]{2,10})”", text) if not re.search(r"[,，、。]", m))
+    for word, canonical in session.execute(select(Synonym.word, Synonym.canonical)):
+        terms.update([word, canonical])
+    return sorted(t for t in terms if t.strip())
+
+
+def iter_sentences(passage_text: str) -> Iterable[str]:
+    return split_sentences(passage_text)
