@@ -194,6 +194,37 @@ class Setting(Base):
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow, onupdate=utcnow)
 
 
+class StaffUser(Base):
+    """A staff account of the console. Roles: admin (accounts, settings), editor, viewer."""
+
+    __tablename__ = "staff_users"
+    id = Column(Integer, primary_key=True)
+    username = Column(String(100), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(20), nullable=False, default="viewer")
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_login_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class PushLog(Base):
+    """One reminder to one subscriber, written *before* the send: its key makes a second send impossible."""
+
+    __tablename__ = "push_log"
+    id = Column(Integer, primary_key=True)
+    key = Column(String(200), nullable=False, unique=True)  # event:subscriber:remind-time
+    event_id = Column(Integer, ForeignKey("events.id", ondelete="SET NULL"), nullable=True, index=True)
+    openid = Column(String(100), nullable=False, index=True)
+    remind_at = Column(DateTime(timezone=True), nullable=False)
+    channel = Column(String(20), nullable=False, default="")  # template|custom
+    status = Column(String(20), nullable=False, default="pending")  # pending|sent|failed|dropped
+    errcode = Column(Integer, nullable=True)
+    errmsg = Column(String(500), nullable=False, default="")
+    attempts = Column(Integer, nullable=False, default=0)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    sent_at = Column(DateTime(timezone=True), nullable=True)
+
+
 def as_dict(row: Base) -> dict:
     """A row as JSON-able data, for the edit history and the API."""
     out = {}
