@@ -6,7 +6,7 @@ PYTHON ?= python3.10
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test setup kb model eval validate lock clean
+.PHONY: help run test setup kb model eval validate lock clean stack
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ run: setup ## set up, then start Rasa, the action server, the bot and the schedu
 
 test: setup ## set up, then run the whole test suite
 	$(BIN)/pytest -q
+
+stack: setup ## the production topology as plain processes: local PostgreSQL + Redis, 2 Rasa replicas, 2 web workers
+	exec $(BIN)/bot stack
 
 setup: $(STAMP) kb model ## venv, knowledge base, Rasa model (each only when stale)
 

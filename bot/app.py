@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.http = httpx.AsyncClient(timeout=5.0)
-        app.state.rasa = RasaClient(settings.rasa_url)
+        app.state.rasa = RasaClient(settings.rasa_urls)
         app.state.responder = Responder(settings.database_url, app.state.rasa)
         app.state.dedupe = InProcessDedupe()
         try:

@@ -96,8 +96,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from bot.app import create_app
 
     settings = _settings(secrets=True)
-    uvicorn.run(create_app(settings), host=settings.bot_host, port=settings.bot_port,
-                log_level="info", access_log=args.access_log, ws="none")
+    if args.workers > 1:  # each worker process builds its own app from the environment
+        uvicorn.run("bot.app:create_app", factory=True, workers=args.workers, host=settings.bot_host,
+                    port=settings.bot_port, log_level="info", access_log=args.access_log, ws="none")
+    else:
+        uvicorn.run(create_app(settings), host=settings.bot_host, port=settings.bot_port,
+                    log_level="info", access_log=args.access_log, ws="none")
     return 0
 
 
@@ -105,6 +109,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.supervisor import run_all
 
     return run_all(_settings(secrets=True))
+
+
+def cmd_stack(args: argparse.Namespace) -> int:
+    from bot.supervisor import run_stack
+
+    return run_stack(_settings(secrets=True), rasa_replicas=args.rasa_replicas, web_workers=args.workers)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -150,10 +160,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="the bot's web server only")
     p.add_argument("--access-log", action="store_true")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (needs REDIS_URL to share retries)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("run", help="Rasa, the action server, the bot and the scheduler, one log stream")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("stack", help="the production topology as plain processes (local PostgreSQL and Redis)")
+    p.add_argument("--rasa-replicas", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_stack)
 
     p = sub.add_parser("chat", help="talk to the running bot through its real /wechat endpoint")
     p.add_argument("--user", default="chat-user", help="the openid to talk as")

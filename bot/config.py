@@ -64,6 +64,7 @@ class Settings:
     rasa_port: int = 5005
     actions_port: int = 5055
     rasa_url: str = ""
+    rasa_urls: tuple[str, ...] = ()  # several Rasa replicas sharing a tracker store; rasa_url is the first
     actions_url: str = ""
     api_token: str = field(default="", repr=False)
     admin_user: str = "admin"
@@ -82,6 +83,8 @@ def load_settings(env: dict[str, str] | None = None, *, generate_secrets: bool =
     env = _env() if env is None else env
     rasa_port = int(env.get("RASA_PORT", 5005))
     actions_port = int(env.get("ACTIONS_PORT", 5055))
+    rasa_urls = tuple(u.strip().rstrip("/") for u in (env.get("RASA_URLS") or "").split(",") if u.strip()) or (
+        (env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),)
     api_token = env.get("BOT_API_TOKEN") or (
         _persistent_secret("api_token", "BOT_API_TOKEN generated (kept in {path}): {value}")
         if generate_secrets else ""
@@ -99,7 +102,8 @@ def load_settings(env: dict[str, str] | None = None, *, generate_secrets: bool =
         bot_port=int(env.get("BOT_PORT") or 8000),
         rasa_port=rasa_port,
         actions_port=actions_port,
-        rasa_url=(env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
+        rasa_url=rasa_urls[0],
+        rasa_urls=rasa_urls,
         actions_url=(env.get("ACTIONS_URL") or f"http://127.0.0.1:{actions_port}").rstrip("/"),
         api_token=api_token,
         admin_user=env.get("BOT_ADMIN_USER") or "admin",

@@ -33,32 +33,62 @@ class RasaError(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+    """Rasa over HTTP, spread over one or more replicas.
+
+    Replicas share their conversations (SQLTrackerStore + RedisLockStore in
+    production), so each turn may go to any of them: turns rotate over the
+    replicas, and a replica that does not answer is skipped for the next one.
+    """
+
+    def __init__(self, base_urls: str | list[str] | tuple[str, ...], timeout: float = 10.0) -> None:
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        self.base_urls = [u.rstrip("/") for u in urls]
+        self.clients = [httpx.AsyncClient(base_url=u, timeout=timeout) for u in self.base_urls]
+        self._next = 0
+
+    @property
+    def base_url(self) -> str:
+        return self.base_urls[0]
 
     async def aclose(self) -> None:
-        await self.http.aclose()
+        for client in self.clients:
+            await client.aclose()
+
+    def _rotation(self) -> list[httpx.AsyncClient]:
+        start = self._next
+        self._next = (self._next + 1) % len(self.clients)
+        return self.clients[start:] + self.clients[:start]
 
     async def converse(self, sender: str, text: str) -> Turn:
-        try:
-            resp = await self.http.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
-            resp.raise_for_status()
-            messages = resp.json()
-            tracker = await self.http.get(f"/conversations/{quote(sender, safe='')}/tracker",
-                                          params={"include_events": "NONE"})
-            tracker.raise_for_status()
-            latest = tracker.json().get("latest_message") or {}
-        except (httpx.HTTPError, ValueError) as exc:
-            raise RasaError(str(exc)) from exc
-        return fold(messages, latest)
+        last_error: Exception | None = None
+        for http in self._rotation():
+            try:
+                resp = await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+            except httpx.TransportError as exc:  # replica down: the next one can take the turn
+                last_error = exc
+                continue
+            try:
+                resp.raise_for_status()
+                messages = resp.json()
+                tracker = await http.get(f"/conversations/{quote(sender, safe='')}/tracker",
+                                         params={"include_events": "NONE"})
+                tracker.raise_for_status()
+                latest = tracker.json().get("latest_message") or {}
+            except (httpx.HTTPError, ValueError) as exc:
+                raise RasaError(str(exc)) from exc
+            return fold(messages, latest)
+        raise RasaError(f"no Rasa replica answered: {last_error}")
 
     async def ready(self) -> bool:
-        try:
-            resp = await self.http.get("/status", timeout=2.0)
-            return resp.status_code == 200 and bool(resp.json().get("model_file"))
-        except (httpx.HTTPError, ValueError):
-            return False
+        """True when every replica has a model loaded."""
+        for http in self.clients:
+            try:
+                resp = await http.get("/status", timeout=2.0)
+                if resp.status_code != 200 or not resp.json().get("model_file"):
+                    return False
+            except (httpx.HTTPError, ValueError):
+                return False
+        return True
 
 
 def fold(messages: list[dict[str, Any]], latest: dict[str, Any]) -> Turn:
