@@ -6,7 +6,7 @@ PYTHON ?= python3.10
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test setup kb model eval validate lock clean stack
+.PHONY: help run test setup kb model eval validate lock clean stack bench
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,9 @@ test: setup ## set up, then run the whole test suite
 
 stack: setup ## the production topology as plain processes: local PostgreSQL + Redis, 2 Rasa replicas, 2 web workers
 	exec $(BIN)/bot stack
+
+bench: setup ## load on the local stack at 1, 8 and 32 users; bot vs bare Rasa (figures for the README)
+	$(BIN)/python -m bench.run --json var/bench.json
 
 setup: $(STAMP) kb model ## venv, knowledge base, Rasa model (each only when stale)
 
