@@ -6,7 +6,7 @@ PYTHON ?= python3.10
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help run test setup kb model eval validate lock clean stack bench
+.PHONY: help run test setup kb model eval validate lock clean stack bench soak
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ stack: setup ## the production topology as plain processes: local PostgreSQL + R
 
 bench: setup ## load on the local stack at 1, 8 and 32 users; bot vs bare Rasa (figures for the README)
 	$(BIN)/python -m bench.run --json var/bench.json
+
+soak: setup ## 10 minutes of mixed traffic with WeChat retries: no duplicates, no errors, bounded memory
+	$(BIN)/python -m bench.soak --minutes $${SOAK_MINUTES:-10}
 
 setup: $(STAMP) kb model ## venv, knowledge base, Rasa model (each only when stale)
 
