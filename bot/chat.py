@@ -9,24 +9,23 @@ import random
 import string
 import sys
 import time
-from xml.sax.saxutils import escape
 
 import httpx
 from defusedxml import ElementTree as SafeET
 from wechatpy.crypto import WeChatCrypto
 
 from bot.config import Settings
-from bot.protocol import signature_of
+from bot.protocol import WECHAT_ATTEMPTS, WECHAT_TIMEOUT, cdata, signature_of
 
 
 def text_message_xml(to_user: str, from_user: str, content: str, msg_id: int, create_time: int) -> str:
     return (
         "<xml>"
-        f"<ToUserName><![CDATA[{escape(to_user)}]]></ToUserName>"
-        f"<FromUserName><![CDATA[{escape(from_user)}]]></FromUserName>"
+        f"<ToUserName><![CDATA[{cdata(to_user)}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{cdata(from_user)}]]></FromUserName>"
         f"<CreateTime>{create_time}</CreateTime>"
         "<MsgType><![CDATA[text]]></MsgType>"
-        f"<Content><![CDATA[{content}]]></Content>"
+        f"<Content><![CDATA[{cdata(content)}]]></Content>"
         f"<MsgId>{msg_id}</MsgId>"
         "</xml>"
     )
@@ -59,17 +58,21 @@ def reply_text(settings: Settings, params: dict[str, str], body: str) -> str:
 
 
 def send(settings: Settings, user: str, text: str, client: httpx.Client) -> str:
+    """One message, delivered the way WeChat delivers it: each attempt waits 5 s, then the
+    same signed request is sent again, three attempts in all."""
     msg_id = random.randrange(10**15, 10**16)
     xml = text_message_xml("gh_kexie", user, text, msg_id, int(time.time()))
     params, body = signed_post(settings, xml)
-    for _ in range(3):  # like WeChat: an empty answer means "try again"
-        resp = client.post(f"{settings.public_url}/wechat", params=params, content=body,
-                           headers={"Content-Type": "text/xml"})
-        resp.raise_for_status()
-        text_out = reply_text(settings, params, resp.text)
-        if text_out:
-            return text_out
-    return "（没有回复）"
+    for _ in range(WECHAT_ATTEMPTS):
+        try:
+            resp = client.post(f"{settings.public_url}/wechat", params=params, content=body,
+                               headers={"Content-Type": "text/xml"}, timeout=WECHAT_TIMEOUT)
+        except httpx.TimeoutException:
+            continue  # like WeChat: no answer in 5 s, try again
+        if resp.status_code >= 400:
+            return f"（机器人拒绝了这条消息：{resp.status_code} {resp.text.strip()}）"
+        return reply_text(settings, params, resp.text) or "（没有回复）"
+    return "（5 秒内三次都没有回复）"
 
 
 def chat(settings: Settings, user: str = "chat-user", once: str | None = None) -> int:

@@ -52,11 +52,11 @@ class Responder:
             log.exception("could not write the message log")
 
     def log_only(self, openid: str, msg_type: str, text: str, reply: str | None,
-                 msg_id: str | None = None) -> None:
-        """Messages answered without Rasa (images, events, menu clicks)."""
+                 msg_id: str | None = None, intent: str | None = None, latency_ms: int = 0) -> None:
+        """Messages answered without Rasa (images, events, menu clicks, rate-limited ones)."""
         try:
             with session_scope(self.database_url) as session:
                 log_exchange(session, openid=openid, msg_type=msg_type, text=text, reply=reply,
-                             intent=None, answered=None, latency_ms=0, msg_id=msg_id)
+                             intent=intent, answered=None, latency_ms=latency_ms, msg_id=msg_id)
         except Exception:
             log.exception("could not write the message log")

@@ -29,6 +29,7 @@ MEANINGS = {
     43004: "the user does not follow the account",
     43101: "the user refused this subscription message",
     45015: "reply window closed: no message from the user in the last 48 hours",
+    45009: "daily API quota reached",
     45047: "customer-service message quota for this user is used up",
     47003: "template data does not fit the template's field rules",
     48001: "the account is not authorised for this API (unverified account?)",
@@ -86,7 +87,8 @@ def token_storage(settings: Settings) -> Any:
         import redis
         from wechatpy.session.redisstorage import RedisStorage
 
-        return RedisStorage(redis.Redis.from_url(settings.redis_url, socket_timeout=2.0), prefix="kexie:wechat")
+        return RedisStorage(redis.Redis.from_url(settings.redis_url, socket_timeout=2.0),
+                            prefix=f"{getattr(settings, 'redis_prefix', 'kexie')}:wechat")
     return MemoryStorage()
 
 
@@ -96,3 +98,28 @@ def make_client(settings: Settings, storage: Any | None = None) -> AccountClient
         return None
     return AccountClient(settings.wechat_appid, settings.wechat_secret, base_url=settings.wechat_api_base_url,
                          session=storage if storage is not None else token_storage(settings))
+
+
+def send_texts(client: AccountClient, openid: str, pieces: list[str]) -> int:
+    """Customer-service text messages, in order; stops at the first refusal. Returns how many went out.
+
+    Blocking (wechatpy uses requests): call it from a worker thread.
+    """
+    sent = 0
+    for piece in pieces:
+        try:
+            client.call(client.message.send_text, openid, piece)
+        except WeChatClientException as exc:
+            log.warning("customer-service message to %s not sent: %s %s (%s)", openid, exc.errcode,
+                        exc.errmsg, meaning(exc.errcode))
+            break
+        except Exception as exc:  # timeouts, connection errors: the piece is lost, loudly
+            log.warning("customer-service message to %s not sent: %s", openid, exc)
+            break
+        sent += 1
+    return sent
+
+
+def push_menu(client: AccountClient, menu: dict) -> None:
+    """Replace the account's custom menu (WeChat's menu/create). Raises WeChatClientException."""
+    client.call(client.menu.create, menu)
