@@ -1,30 +1,49 @@
 """From a question to a short, cited reply — or an honest "I don't know".
 
-The reply is the sentence that holds the answer, not its paragraph, followed
-by the report and its date. Below the threshold the bot says the knowledge
-base has no answer and the question goes to the staff's unanswered queue.
+The reply is the part of a sentence that holds the answer (the figure and the
+words it counts), not its paragraph, followed by the report and its date.
+Where reports disagree, the newest speaks and the older figure is mentioned.
+Below the thresholds the bot says the knowledge base has no answer and the
+question goes to the staff's unanswered queue: a wrong figure from a
+government body is worse than none.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from kb.db import get_setting
+from kb.extract import Figure
 from kb.models import Unanswered
-from kb.search import Candidate, Query, get_index
+from kb.search import Candidate, Index, Query, get_index
+from kb.text import normalize, tokenize
 
-# Calibrated on the dev split of tests/data/kb_questions.yml (see `make eval`).
-MIN_COVERAGE = 0.5
-MIN_SCORE = 4.0
-FAQ_COVERAGE = 0.7
-MAX_REPLY = 120  # characters of the answer sentence, before the source
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When the bot may answer. Calibrated on the dev split of tests/data/kb_questions.yml
+    with `python -m kb.evaluate --calibrate` (never on the test split)."""
+
+    coverage: float = 0.562  # share of the question's idf mass the answer's sentence must hold
+    label: float = 0.075  # figure questions: share the figure's own words must hold
+    margin: float = 0.0  # relative lead over a runner-up that gives a different answer (0: did not help on dev)
+    faq: float = 0.6  # staff answers: coverage both ways, question to question
+
+
+THRESHOLDS = Thresholds()
+RECENT_RATIO = 0.6  # a newer report's candidate within this share of the best may replace it
+MAX_REPLY = 100  # characters of the quoted answer, before the source
+MAX_FIGURE_REPLY = 80  # a figure needs its clause and what it counts, not the whole list
 
 DEFAULT_HANDOFF = "如需人工帮助，请直接留言说明您的问题，科协工作人员看到后会回复您。"
 NO_ANSWER = ("抱歉，我的知识库里暂时没有这个问题的答案，不想随便猜给您。"
-             "我可以回答科协的科普活动、竞赛、天府科技云和科普中国等平台，以及工作报告里的数据。")
+             "我能回答各地科协工作报告里的数据和事情（比如“成都有多少家高校科协”），"
+             "以及科普活动、竞赛、天府科技云和科普中国等平台的问题。")
 
 
 @dataclass
@@ -34,6 +53,7 @@ class Answer:
     sources: list[dict[str, Any]] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     query: Query | None = None
+    reason: str = ""  # why it answered or abstained, for staff and `bot kb search`
 
     def payload(self) -> dict[str, Any]:
         """What an action sends along with the text (the bot turns it into JSON for /api/ask)."""
@@ -44,65 +64,220 @@ def handoff_text(session: Session) -> str:
     return get_setting(session, "handoff_text", DEFAULT_HANDOFF)
 
 
-def _trim(sentence: str, matched: list[str]) -> str:
-    """The clauses of a long sentence that hold the matched words, at most MAX_REPLY characters."""
+# -- the quoted part of a sentence ------------------------------------------------
+
+_CLAUSES = re.compile(r"(?<=[，,；;：:。！？!?])")
+_DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
+_YEAR = re.compile(r"20\d{2}年")
+
+
+def _clauses(sentence: str) -> list[tuple[int, int, str]]:
+    out, pos = [], 0
+    for part in _CLAUSES.split(sentence):
+        if part:
+            out.append((pos, pos + len(part), part))
+            pos += len(part)
+    return out
+
+
+def excerpt(sentence: str, words: list[str], figure: Figure | None = None,
+            places: list[str] = (), limit: int = MAX_REPLY, when: bool = False) -> str:  # type: ignore[assignment]
+    """The clauses of a sentence that answer: the figure's clause first, then the
+    clauses naming the question's place and words, then a short lead ("五年来,")."""
     sentence = sentence.strip()
-    if len(sentence) <= MAX_REPLY:
+    if len(sentence) <= limit:
         return sentence
-    clauses = [c for c in re.split(r"(?<=[，,；;：:])", sentence) if c]
-    best, best_hits = 0, -1
-    for i, clause in enumerate(clauses):
-        hits = sum(1 for t in matched if t in clause.lower()) + (0.5 if re.search(r"\d", clause) else 0)
-        if hits > best_hits:
-            best, best_hits = i, hits
-    lo, hi = best, best + 1
-    text = clauses[best]
-    while True:
-        grown = False
-        if lo > 0 and len(clauses[lo - 1]) + len(text) <= MAX_REPLY:
-            lo -= 1
-            text = clauses[lo] + text
-            grown = True
-        if hi < len(clauses) and len(clauses[hi]) + len(text) <= MAX_REPLY:
-            text = text + clauses[hi]
-            hi += 1
-            grown = True
-        if not grown:
-            break
-    text = text.rstrip("，,；;：:")
-    if lo > 0:
+    parts = _clauses(sentence)
+    norm_parts = [normalize(p) for _, _, p in parts]
+
+    def hits(i: int) -> float:
+        return sum(1 for w in words if w in norm_parts[i]) + (0.5 if re.search(r"\d", parts[i][2]) else 0)
+
+    dated = ([i for i, (_, _, p) in enumerate(parts) if _DAY.search(p)]
+             or [i for i, (_, _, p) in enumerate(parts) if _YEAR.search(p)])
+    if figure is not None:
+        core = next((i for i, (s, e, _) in enumerate(parts) if s <= figure.start < e), 0)
+    elif when and dated:
+        core = max(dated, key=lambda i: (hits(i), -i))
+    else:
+        core = max(range(len(parts)), key=lambda i: (hits(i), -i))
+    chosen = {core}
+    size = len(parts[core][2])
+
+    def add(i: int) -> None:
+        nonlocal size
+        if i not in chosen and size + len(parts[i][2]) <= limit:
+            chosen.add(i)
+            size += len(parts[i][2])
+
+    # the clause before the core often names what is counted ("绵阳市注册科技工作者已达12万余人、")
+    for i, norm in enumerate(norm_parts):
+        if any(p in norm for p in places) and abs(i - core) <= 2:
+            add(i)
+    ranked = sorted((i for i in range(len(parts)) if hits(i) >= 1 and abs(i - core) <= 2),
+                    key=lambda i: (-hits(i), abs(i - core)))
+    for i in ranked:
+        add(i)
+    if len(parts[0][2]) <= 12:
+        add(0)  # "五年来,", "2020年,", "八大以来，": when the figure holds
+    # fill in small gaps so the quote reads as one piece
+    lo, hi = min(chosen), max(chosen)
+    for i in range(lo, hi + 1):
+        if i not in chosen and len(parts[i][2]) <= 20:
+            add(i)
+    text = ""
+    prev = None
+    for i in sorted(chosen):
+        if prev is not None and i != prev + 1:
+            text = text.rstrip("，,；;：:") + "……"
+        text += parts[i][2]
+        prev = i
+    text = text.rstrip("，,；;：:、")
+    if min(chosen) > 0 and not text.startswith("……") and len(parts[0][2]) > 12:
         text = "……" + text
-    if not text.endswith(("。", "！", "？")):
-        text += "。" if hi >= len(clauses) else "……"
+    if not text.endswith(("。", "！", "？", "……")):
+        text += "。" if max(chosen) == len(parts) - 1 else "……"
     return text
+
+
+# -- conflicting reports ----------------------------------------------------------
+
+_METRIC_NOISE = re.compile(r"(注册|发布|开设|委托|建立|新建|建成|已达|达到|共|累计|已|达|市|县|区|省|等)")
+
+
+def _metric_tokens(figure: Figure) -> set[str]:
+    label = _METRIC_NOISE.sub(" ", normalize(figure.label))
+    return {t for t in tokenize(label) if not re.fullmatch(r"[\d.]+", t)}
+
+
+def _same_measure(a: Candidate, b: Candidate) -> bool:
+    """Two figures count the same thing in the same place (from different reports)."""
+    if a.figure is None or b.figure is None or a.figure.unit_class != b.figure.unit_class:
+        return False
+    if not a.unit.scope or not b.unit.scope or a.unit.scope[0] != b.unit.scope[0]:
+        return False
+    ta, tb = _metric_tokens(a.figure), _metric_tokens(b.figure)
+    if not ta or not tb:
+        return False
+    return ta <= tb or tb <= ta or len(ta & tb) / len(ta | tb) >= 0.5
+
+
+def _newest(best: Candidate, others: list[Candidate], query: Query) -> tuple[Candidate, Candidate | None]:
+    """The candidate from the newest report that says the same kind of thing, and the one it replaces."""
+    def when(c: Candidate) -> date:
+        return c.unit.published_at or date.min
+
+    if query.qtype == "figure" and best.figure is not None:
+        rivals = [c for c in others if c.eligible and c.unit.doc_id != best.unit.doc_id and _same_measure(best, c)
+                  and normalize(c.figure.text) != normalize(best.figure.text)]  # type: ignore[union-attr]
+    elif query.qtype == "who" or query.recent:
+        rivals = [c for c in others if c.eligible and c.unit.doc_id != best.unit.doc_id
+                  and c.score >= RECENT_RATIO * best.score]
+    else:
+        return best, None
+    newer = [c for c in rivals if when(c) > when(best)]
+    if newer:
+        newest = max(newer, key=lambda c: (when(c), c.score))
+        return newest, best
+    older = [c for c in rivals if when(c) < when(best)]
+    if older:
+        return best, max(older, key=lambda c: (when(c), c.score))
+    return best, None
+
+
+# -- the decision -----------------------------------------------------------------
 
 
 def _source(c: Candidate) -> dict[str, Any]:
     u = c.unit
     if u.kind == "faq":
-        return {"title": "科协工作人员解答", "date": "", "kind": "faq", "faq_id": u.faq_id}
+        return {"title": u.title, "date": u.date_label, "kind": "faq", "faq_id": u.faq_id}
     return {"title": u.title, "date": u.date_label, "kind": "report", "document_id": u.doc_id,
             "passage_id": u.passage_id, "text": u.text}
 
 
+def _cite(c: Candidate) -> str:
+    return f"（来源：《{c.unit.title}》，{c.unit.date_label}）"
+
+
+@dataclass
+class Decision:
+    best: Candidate | None  # the candidate the answer would come from
+    ok: bool  # it clears every threshold
+    reason: str
+    margin: float = 0.0
+
+
+def decide(query: Query, candidates: list[Candidate], limits: Thresholds = THRESHOLDS) -> Decision:
+    """The candidate to answer from and whether it clears the thresholds, with the reason."""
+    eligible = [c for c in candidates if c.unit.kind == "sentence" and c.eligible]
+    if not eligible:
+        return Decision(None, False, "no candidate fits the question's place, year or kind of figure")
+    best = eligible[0]
+    runner = next((c for c in eligible[1:] if _answer_key(c) != _answer_key(best)), None)
+    margin = (best.score - runner.score) / best.score if runner and best.score > 0 else 1.0
+    if best.coverage < limits.coverage:
+        return Decision(best, False, f"coverage {best.coverage:.2f} < {limits.coverage}", margin)
+    if query.qtype == "figure" and best.label_coverage < limits.label:
+        return Decision(best, False, f"the figure's words match {best.label_coverage:.2f} < {limits.label}",
+                        margin)
+    if margin < limits.margin:
+        return Decision(best, False, f"margin {margin:.2f} < {limits.margin} over a different answer", margin)
+    return Decision(best, True, f"coverage {best.coverage:.2f}, margin {margin:.2f}", margin)
+
+
+def _answer_key(c: Candidate) -> str:
+    if c.figure is not None:
+        return f"{c.unit.doc_id}:{normalize(c.figure.text)}"
+    return normalize(c.unit.text)
+
+
 def answer(session: Session, question: str, *, openid: str = "", intent: str = "",
-           record_unanswered: bool = True) -> Answer:
-    index = get_index(session)
-    query, candidates = index.search(question, limit=5)
-    best = candidates[0] if candidates else None
+           record_unanswered: bool = True, index: Index | None = None,
+           limits: Thresholds | None = None) -> Answer:
+    """Answer a citizen's question from staff Q&A and the reports, or say that it cannot.
+
+    `index` and `limits` are for evaluation and calibration; the bot leaves them out.
+    """
+    limits = limits or THRESHOLDS
+    index = index or get_index(session)
+    query, candidates = index.search(question, limit=30)
+    shown = candidates[:10]
 
     faqs = [c for c in candidates if c.unit.kind == "faq"]
-    if faqs and faqs[0].coverage >= FAQ_COVERAGE:
+    if faqs and faqs[0].coverage >= limits.faq:
         c = faqs[0]
-        return Answer(c.unit.text, True, [_source(c)], candidates, query)
+        reply = f"{c.unit.answer}{_cite(c) if c.unit.date_label else ''}"
+        return Answer(reply, True, [_source(c)], shown, query, reason=f"staff answer, coverage {c.coverage:.2f}")
 
-    if best is None or best.coverage < MIN_COVERAGE or best.score < MIN_SCORE:
+    decision = decide(query, candidates, limits)
+    best, reason = decision.best, decision.reason
+    if best is None or not decision.ok:
         if record_unanswered and question.strip():
-            session.add(Unanswered(openid=openid, text=question.strip()[:1000], intent=intent,
-                                   best_score=best.score if best else None))
+            top = candidates[0] if candidates else None
+            session.add(Unanswered(openid=openid, text=question.strip()[:1000], intent=intent or "",
+                                   best_score=round(top.score, 4) if top else None))
+            session.flush()
         reply = f"{NO_ANSWER}{handoff_text(session)}"
-        return Answer(reply, False, [], candidates, query)
+        return Answer(reply, False, [], shown, query, reason=reason)
 
-    text = _trim(best.unit.text, best.matched)
-    reply = f"{text}（来源：《{best.unit.title}》，{best.unit.date_label}）"
-    return Answer(reply, True, [_source(best)], candidates, query)
+    reply, sources, ordered = compose(query, candidates, best)
+    return Answer(reply, True, sources, ordered[:10], query, reason=reason)
+
+
+def compose(query: Query, candidates: list[Candidate],
+            best: Candidate) -> tuple[str, list[dict[str, Any]], list[Candidate]]:
+    """The reply for a chosen candidate: its excerpt and source, the newest report first."""
+    main, older = _newest(best, [c for c in candidates if c is not best], query)
+    words = [t for t in query.tokens if len(t) >= 2]
+    text = excerpt(main.unit.text, words, main.figure, query.regions, when=query.qtype == "date",
+                   limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY)
+    reply = text + _cite(main)
+    sources = [_source(main)]
+    if older is not None:
+        said = older.figure.text if (older.figure is not None and main.figure is not None) else \
+            excerpt(older.unit.text, words, None, query.regions, limit=60)
+        reply += f"较早的《{older.unit.title}》（{older.unit.date_label}）中为：{said.rstrip('。')}。"
+        sources.append(_source(older))
+    ordered = [main] + [c for c in candidates if c is not main]
+    return reply, sources, ordered

@@ -40,35 +40,80 @@ def clean_line(line: str) -> str:
 
 
 def _is_heading(line: str) -> bool:
-    return len(line) <= 40 and line[-1] not in SENTENCE_END + "，,：:、）)”\""
+    """A short line without a sentence's punctuation: a title, a section name or a caption.
+
+    Parallel section titles such as "重引领、强服务,科技工作者之家建设迈上新台阶" are
+    headings despite their comma.
+    """
+    if len(line) > 40 or line[-1] in SENTENCE_END + "，,：:、）)”\"":
+        return False
+    return (not re.search(r"[，,。；;]", line)
+            or bool(re.match(r"^[\u4e00-\u9fff]{2,4}、[\u4e00-\u9fff]{2,4}[,，][^,，]+$", line)))
+
+
+def _is_explicit_heading(raw: str) -> bool:
+    """Markdown headings and whole-line bold items are headings whatever their length."""
+    raw = raw.strip()
+    return bool(re.match(r"^#+\s", raw) or re.fullmatch(r"-?\s*\*\*[^*]+\*\*", raw))
+
+
+HEADING_JOIN = " / "  # consecutive heading lines: a section title and its subtitle
+_BYLINE = re.compile(r"[（(][^()（）]{1,30}[)）]")
 
 
 @dataclass
 class Para:
     heading: str
     text: str
+    article: int = 0
 
 
 def paragraphs(text: str) -> list[Para]:
-    """Paragraphs with their headings; sentences broken by a page or a photo are rejoined."""
+    """Paragraphs with their headings; sentences broken by a page or a photo are rejoined.
+
+    A newspaper page holds several articles: a byline such as "(李加成)" or a
+    top-level markdown heading ends one, so a paragraph is never glued to the
+    next article and each article keeps its own headings (and its own place,
+    see `scopes`).
+    """
     out: list[Para] = []
-    heading = ""
+    heading_parts: list[str] = []
+    last_was_heading = False
+    article = 0
     pending: Para | None = None  # a long paragraph that stopped mid-sentence
     for raw in text.splitlines():
         line = clean_line(raw)
         if not line or _JUNK_LINE.match(line):
             continue
-        if _is_heading(line):
-            if pending is None:
-                heading = line
-            # while a sentence is broken, a short line is a photo caption: skip it
+        if _BYLINE.fullmatch(line):
+            pending, heading_parts, last_was_heading = None, [], False
+            article += 1
+            continue
+        explicit = _is_explicit_heading(raw)
+        if explicit and re.match(r"^#\s", raw.strip()) and out:
+            article += 1
+        if line == "本报讯":
+            continue
+        if explicit or (pending is None and _is_heading(line)):
+            if explicit and pending is not None and len(pending.text) <= 60 and out and out[-1] is pending:
+                # a long section title that looked like a broken sentence
+                out.pop()
+                heading_parts, last_was_heading = [pending.text], True
+            pending = None
+            heading_parts = heading_parts + [line] if last_was_heading else [line]
+            last_was_heading = True
             continue
         if pending is not None:
+            if _is_heading(line):
+                continue  # while a sentence is broken, a short line is a photo caption: skip it
             pending.text += line
             if pending.text[-1] in SENTENCE_END:
                 pending = None
             continue
-        para = Para(heading=heading, text=line)
+        if line.startswith("本报讯") and out and out[-1].article == article and not last_was_heading:
+            article += 1
+        last_was_heading = False
+        para = Para(heading=HEADING_JOIN.join(heading_parts)[:500], text=line, article=article)
         out.append(para)
         if line[-1] not in SENTENCE_END:
             pending = para
@@ -82,11 +127,36 @@ def passages_of(text: str) -> list[Para]:
         chunk = ""
         for sent in split_sentences(para.text):
             if chunk and len(chunk) + len(sent) > MAX_PASSAGE:
-                out.append(Para(para.heading, chunk))
+                out.append(Para(para.heading, chunk, para.article))
                 chunk = ""
             chunk += sent
         if chunk:
-            out.append(Para(para.heading, chunk))
+            out.append(Para(para.heading, chunk, para.article))
+    return out
+
+
+def scopes(passages: list[tuple[str, str]], doc_region: str) -> list[str]:
+    """The place each passage is about: its article's place, else the report's.
+
+    Works from (heading, text) pairs alone, so the import (facts) and the search
+    index (read back from the database) agree. An article starts with "本报讯"
+    or under a new heading that names a place; its place is the first one its
+    headings name, else the most specific one its first sentence names.
+    """
+    region_of, regions_in = extract.region_of, extract.regions_in
+    default = region_of("", doc_region)
+    out: list[str] = []
+    current = default
+    prev_heading = None
+    for heading, text in passages:
+        head_regions = regions_in(heading)
+        new_article = text.startswith("本报讯") or (heading != prev_heading and bool(head_regions))
+        if new_article:
+            first = split_sentences(text)[0] if text else ""
+            current = (head_regions[0] if head_regions else
+                       (regions_in(first)[0] if regions_in(first) else default))
+        prev_heading = heading
+        out.append(current)
     return out
 
 
@@ -169,17 +239,27 @@ def import_document(
     session.flush()
     result = ImportResult(doc.id, version, changed=True, superseded=superseded)
 
-    for seq, para in enumerate(passages_of(text)):
+    paras = passages_of(text)
+    places = scopes([(p.heading, p.text) for p in paras], region)
+    seen_headings: set[str] = set()
+    for seq, (para, place) in enumerate(zip(paras, places)):
         passage = Passage(document_id=doc.id, seq=seq, heading=para.heading, text=para.text,
                           tokens=" ".join(tokenize(normalize(para.text))))
         session.add(passage)
         session.flush()
         result.passages += 1
-        for fact in extract.facts(para.text, heading=para.heading, doc_region=region,
-                                  published_at=published_at):
+        # headings and captions ("第三十五届绵阳市青少年科技创新大赛成功举办") hold facts too;
+        # each is read once, with the first passage under it
+        new_headings = [h for h in para.heading.split(HEADING_JOIN) if h and h not in seen_headings]
+        seen_headings.update(new_headings)
+        for fact in [f for h in new_headings for f in extract.facts(
+                         h, doc_region=region, scope_region=place, published_at=published_at)] + \
+                extract.facts(para.text, heading=para.heading, doc_region=region,
+                              scope_region=place, published_at=published_at):
             session.add(Fact(document_id=doc.id, passage_id=passage.id, **fact))
             result.facts += 1
-        for ev in extract.events(para.text, doc_region=region, published_at=published_at):
+        for ev in extract.events(para.text, doc_region=region, scope_region=place,
+                                 published_at=published_at):
             session.add(Event(document_id=doc.id, passage_id=passage.id, **ev))
             result.events += 1
     session.add(Edit(table_name="documents", row_id=doc.id, action="import", actor=actor,

@@ -2,6 +2,9 @@
 
 Questions and reports go through the *same* normalisation and tokenisation, so
 that "十五家", "１５家" and "15家" meet in the index, whatever the writer typed.
+Citizens type on phones: homophone typos ("棉阳" for 绵阳, "科写" for 科协) are
+mended against the knowledge base's own vocabulary by pinyin, never guessed
+from a general dictionary.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import Iterable
 
 import jieba
+from pypinyin import lazy_pinyin
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -22,8 +26,10 @@ _UNITS = {"十": 10, "百": 100, "千": 1000}
 # A run of Chinese numerals is only converted when it is clearly a number: two
 # or more characters ("十五", "二十一"), or one character before a measure word
 # ("三届", "五年"). "统一", "一些" and "一下" stay words.
-_MEASURE = "家个场次届项人名条所年月日期位篇部种批支座处件万亿天周"
-_NUM_RUN = re.compile(rf"[零〇一二两三四五六七八九十百千]{{2,}}|[一二两三四五六七八九十](?=[{_MEASURE}])")
+_MEASURE = "家个场次届项人名条所年月日期位篇部种批支座处件万亿天周回户元成"
+_NUM_RUN = re.compile(rf"[零〇一二两三四五六七八九十百千]{{2,}}|(?<![哪这那每同单唯统])[一二两三四五六七八九十](?=[{_MEASURE}])")
+# Idioms and names that look like numbers but are words.
+_NOT_NUMBERS = ("千方百计", "一一", "一五一十", "三三两两", "十全十美", "百花齐放", "千千万万", "一二三")
 
 # Filler a citizen adds that carries no meaning for search.
 _FILLERS = re.compile(
@@ -32,12 +38,18 @@ _FILLERS = re.compile(
 )
 
 SENTENCE_END = "。！？!?；;"
-_SENT_SPLIT = re.compile(r"(?<=[。！？!?；;])")
+_SENT_SPLIT = re.compile(r"(?<=[。！？!?；;])(?![”’」』\"）)])|(?<=[。！？!?；;][”’」』\"）)])")
+CLAUSE_PUNCT = "，,；;：:。！？!?"
 
 STOPWORDS = frozenset(
     """的 了 是 在 和 与 及 等 有 吗 呢 啊 呀 吧 嘛 哦 么 什么 怎么 怎么样 怎样 如何 多少 几 哪 哪些 哪里 哪个
     我 你 他 她 它 我们 你们 他们 这 那 这个 那个 个 也 都 就 还 又 而 并 对 从 把 被 为 以 于 之 其 或
     年来 来 中 上 下 里 过 到 给 让 说 要 会 能 可以 一 共 共计 累计 请 问 下 次 呀 啦 着 地 得 所 向
+    啥 咋 嘞 哈 呗 咧 哇 喔 噢 嗯 诶 谁 哪儿 哪天 何时 多久 多大 几个 几家 几场 几次 几回 几项 几名 几位 几届
+    几年 几条 几所 几人 好多 多少次 多少场 多少家 多少项 多少名 多少位 多少条 多少篇 多少钱 一共 总共 总计 到底
+    究竟 大概 大约 左右 是不是 有没有 是否 没有 知道 一些 这些 那些 现在 目前 已经 都是 搞 弄 整 干 过去 跟
+    个人次 请教 咨询 具体 情况 方面 相关 以及 还是 或者 然后 那么 这么 这样 那样 么样 一个 啊啊 么么
+    哪几 哪几个 几名 多少个 多少人 几人 年 市 县 区 省 月 日 号 里面 属于 有关 关于 哪一 哪一个 哪一年 去 来 呀 哎 名字 叫 叫什么 姓名 哪位 什么样 时候 百分 百分之 百分比
     """.split()
 )
 
@@ -66,18 +78,34 @@ def chinese_to_int(run: str) -> int | None:
 
 
 def _replace_numerals(text: str) -> str:
+    protected: dict[str, str] = {}
+    for i, word in enumerate(w for w in _NOT_NUMBERS if w in text):
+        key = f"\x00{i}\x00"
+        protected[key] = word
+        text = text.replace(word, key)
+
     def repl(m: re.Match[str]) -> str:
         value = chinese_to_int(m.group(0))
         return m.group(0) if value is None else str(value)
 
-    return _NUM_RUN.sub(repl, text)
+    text = _NUM_RUN.sub(repl, text)
+    for key, word in protected.items():
+        text = text.replace(key, word)
+    return text
 
 
 def normalize(text: str) -> str:
-    """Full-width to half-width, lower case, Chinese numerals to digits, no markup."""
+    """Full-width to half-width, lower case, Chinese numerals to digits, no markup.
+
+    "百分之十" becomes "10%" and "1.396 亿次" becomes "1.396亿次", the way the reports write them.
+    """
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("**", "").lower()
+    text = re.sub(r"百分之([零〇一二两三四五六七八九十百]+)",
+                  lambda m: f"{chinese_to_int(m.group(1))}%" if chinese_to_int(m.group(1)) is not None
+                  else m.group(0), text)
     text = _replace_numerals(text)
+    text = re.sub(r"百分之(\d+(?:\.\d+)?)", r"\1%", text)
     # "1.396 亿次" -> "1.396亿次": reports set figures apart with spaces.
     text = re.sub(r"(?<=[\d.])\s+(?=[\u4e00-\u9fff%])", "", text)
     text = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\d])", "", text)
@@ -85,7 +113,7 @@ def normalize(text: str) -> str:
 
 
 def strip_fillers(text: str) -> str:
-    return _FILLERS.sub("", text)
+    return _FILLERS.sub(" ", text)
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -97,12 +125,12 @@ def add_terms(terms: Iterable[str]) -> None:
     with _jieba_lock:
         for term in terms:
             term = normalize(term)
-            if len(term) >= 2 and term not in _loaded_terms:
+            if len(term) >= 2 and term not in _loaded_terms and not re.search(r"\s", term):
                 jieba.add_word(term, freq=200000)
                 _loaded_terms.add(term)
 
 
-def _is_token(tok: str) -> bool:
+def is_token(tok: str) -> bool:
     tok = tok.strip()
     if not tok or tok in STOPWORDS:
         return False
@@ -117,11 +145,130 @@ def tokenize(text: str) -> list[str]:
     """
     with _jieba_lock:
         toks = jieba.lcut_for_search(text)
-    return [t for t in toks if _is_token(t)]
+    return [t for t in toks if is_token(t)]
+
+
+def cut(text: str) -> list[str]:
+    """Plain jieba words (precise mode), stop words kept: for reading a question's shape."""
+    with _jieba_lock:
+        return [t for t in jieba.lcut(text) if t.strip()]
+
+
+def pos_cut(text: str) -> list[tuple[str, str]]:
+    """jieba words with their part-of-speech tags ("李艳华", "nr")."""
+    import jieba.posseg
+
+    with _jieba_lock:
+        return [(w.word, w.flag) for w in jieba.posseg.lcut(text)]
+
+
+_NOUNISH = ("n", "j", "l", "b", "a", "vn", "an", "eng", "zg", "f", "s")
+
+
+def leading_noun(text: str) -> str:
+    """The noun phrase a text starts with: "院士、王寿君等" -> "院士", "企业推广发明专利信息" -> "企业"."""
+    out = ""
+    for i, (word, flag) in enumerate(pos_cut(text)):
+        if i == 0 and word == "的":
+            continue  # "10年的巴州区科协干部职工"
+        if not flag.startswith(_NOUNISH):
+            break
+        out += word
+    return out
+
+
+_TITLES = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|区长|常委|博士|教授|委员|院长|记者|组长|站长|校长|主持人|负责人)$")
+
+
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+             "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
+             "向汤文经")
+_TITLED_NAME = re.compile(
+    rf"{_TITLES.pattern[:-1]}([{_SURNAMES}][\u4e00-\u9fff]{{1,2}}?)"
+    r"(?=率|出席|主持|表示|公布|指出|强调|讲话|等|向|为|赴|在|介绍|参加|带队|到会|一行|[,，、。;；])"
+)
+
+
+def person_names(text: str) -> list[str]:
+    """Names of people in a sentence: a name after a title ("主席李艳华") or before what they did."""
+    words = pos_cut(text)
+    out = [m.group(2) for m in _TITLED_NAME.finditer(text)]
+    for i, (word, flag) in enumerate(words):
+        if flag != "nr" or not 2 <= len(word) <= 4 or general_word_freq(word) >= 50:
+            continue  # "青少年", "北斗": words of the dictionary, not names
+        prev = words[i - 1][0] if i else ""
+        nxt = words[i + 1][1] if i + 1 < len(words) else ""
+        if _TITLES.search(prev) or (len(word) == 3 and nxt.startswith(("v", "p"))):
+            out.append(word)
+    return list(dict.fromkeys(out))
+
+
+def general_word_freq(word: str) -> int:
+    """How common a word is in jieba's general dictionary (0: not a word there)."""
+    with _jieba_lock:
+        jieba.dt.check_initialized()
+        return int(jieba.dt.FREQ.get(word) or 0)
+
+
+def pinyin_key(word: str) -> str:
+    """Toneless pinyin: "棉阳" and "绵阳" share "mian yang"."""
+    return " ".join(lazy_pinyin(word))
+
+
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+# A typo is inside a word: a span that starts or ends with a particle or a
+# measure word straddles two words ("赛到" of "竞赛到第几届" is no typo of 赛道).
+_EDGE_CHARS = set("的了到是在有和与及把被给让向从对为以就都也还又很太更最几多少个家场次届项名位条么吗呢啊吧呀们这那哪谁啥")
+
+
+def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
+               common_freq: int = 1500) -> tuple[str, list[tuple[str, str]]]:
+    """Replace homophone typos of knowledge-base terms: "棉阳科写" -> "绵阳科协".
+
+    `vocabulary` maps a pinyin key to the one term of the knowledge base that
+    sounds like it (ambiguous keys are left out by the caller); `known` holds
+    the words the reports use. A span is only mended when the reports never use
+    it and it is not a common general word ("时间" stays "时间", not "实践").
+    """
+    fixes: list[tuple[str, str]] = []
+    out = []
+    pos = 0
+    for m in _HAN.finditer(text):
+        out.append(text[pos:m.start()])
+        run = m.group(0)
+        # characters that belong to a word the reports use are no typo ("党建强会农技协")
+        covered = [False] * len(run)
+        for a in range(len(run)):
+            for b in range(a + 2, min(len(run), a + 8) + 1):
+                if run[a:b] in known:
+                    covered[a:b] = [True] * (b - a)
+        i = 0
+        mended = ""
+        while i < len(run):
+            done = False
+            for n in range(min(6, len(run) - i), 1, -1):
+                span = run[i:i + n]
+                if (span in known or span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS
+                        or any(covered[i:i + n])):
+                    continue
+                term = vocabulary.get(pinyin_key(span))
+                if term and term != span and general_word_freq(span) < common_freq:
+                    mended += term
+                    fixes.append((span, term))
+                    i += n
+                    done = True
+                    break
+            if not done:
+                mended += run[i]
+                i += 1
+        out.append(mended)
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out), fixes
 
 
 def write_user_dict(terms: Iterable[str], path: Path) -> None:
     """A jieba user dictionary for Rasa's JiebaTokenizer, sorted for a stable hash."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = sorted({normalize(t) for t in terms if len(normalize(t)) >= 2})
+    lines = sorted({normalize(t) for t in terms if len(normalize(t)) >= 2 and not re.search(r"\s", normalize(t))})
     path.write_text("".join(f"{t} 200000 nz\n" for t in lines), encoding="utf-8")

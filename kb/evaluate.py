@@ -1,0 +1,354 @@
+"""How good the knowledge base's answers are, measured on labelled questions.
+
+    python -m kb.evaluate [tests/data/kb_questions.yml] [--url DATABASE_URL]
+                          [--calibrate] [--failures dev|test|all]
+
+Without --url the shipped corpus is built into a throwaway SQLite file, so the
+figures do not depend on what staff changed in a live database. Figures are
+printed per split: `dev` is for calibrating thresholds, `test` is what the
+README reports. A plain BM25-over-sentences bot (no normalisation beyond
+jieba, no synonyms, no figure logic, never abstains) is measured alongside so
+the README can compare.
+
+Measures, per split:
+- hit@1, hit@3, MRR@10: where the first candidate that holds the question's
+  evidence (a sentence of the right report) ranks, over answerable questions;
+- answer accuracy: answerable questions answered with every `expect` string in the reply;
+- abstention accuracy: unanswerable questions where the bot said it has no answer;
+- false abstentions, wrong answers, median reply length (before the source).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import statistics
+import sys
+import tempfile
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from kb import answer as kb_answer
+from kb.search import Candidate, Index, Unit
+
+DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
+DEFAULT_QUESTIONS = DATA / "kb_questions.yml"  # dev (calibration) and test (reported)
+EXTRA_QUESTIONS = DATA / "kb_questions_extra.yml"  # split "extra": the KB engineer's own development set
+SPLITS = ("dev", "extra", "test")
+CALIBRATION_SPLITS = ("dev", "extra")
+
+
+@dataclass
+class Question:
+    q: str
+    split: str
+    answerable: bool
+    expect: list[str] = field(default_factory=list)
+    doc: str = ""
+    evidence: str = ""
+    older: list[str] = field(default_factory=list)
+
+
+def load_questions(path: Path = DEFAULT_QUESTIONS) -> list[Question]:
+    items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [Question(q=str(i["q"]), split=i.get("split", "test"), answerable=i.get("answerable", True),
+                     expect=[str(e) for e in i.get("expect") or []], doc=i.get("doc", ""),
+                     evidence=str(i.get("evidence", "")), older=[str(o) for o in i.get("older") or []])
+            for i in items]
+
+
+def _plain(text: str) -> str:
+    """For comparing report text: NFKC, no markup, no spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).replace("**", ""))
+
+
+def reply_holds(reply: str, expect: Iterable[str]) -> bool:
+    plain = _plain(reply)
+    return all(e in reply or _plain(e) in plain for e in expect)
+
+
+def holds_evidence(unit: Unit, q: Question) -> bool:
+    """The candidate is the sentence (or one of the sentences) the label points at."""
+    if unit.kind != "sentence" or (q.doc and unit.slug != q.doc):
+        return False
+    text, evidence = _plain(unit.text), _plain(q.evidence)
+    if not text or not evidence:
+        return False
+    if evidence in text or (text in evidence and len(text) >= 8):
+        return True
+    # evidence that runs over a sentence break: the sentence holds most of it
+    return _longest_common(text, evidence) >= max(12, 0.6 * len(evidence))
+
+
+def _longest_common(a: str, b: str) -> int:
+    best = 0
+    prev = [0] * (len(b) + 1)
+    for ch in a:
+        cur = [0] * (len(b) + 1)
+        for j, cb in enumerate(b, 1):
+            if ch == cb:
+                cur[j] = prev[j - 1] + 1
+                best = max(best, cur[j])
+        prev = cur
+    return best
+
+
+def reply_length(reply: str) -> int:
+    return len(reply.split("（来源：")[0])
+
+
+@dataclass
+class Outcome:
+    q: Question
+    answered: bool
+    reply: str
+    rank: int | None  # 1-based rank of the first candidate holding the evidence
+    correct: bool  # answerable: answered with all expect strings; unanswerable: abstained
+    features: dict[str, Any] = field(default_factory=dict)
+
+
+def _rank(candidates: list[Candidate], q: Question) -> int | None:
+    for i, c in enumerate(candidates[:10], 1):
+        if holds_evidence(c.unit, q):
+            return i
+    return None
+
+
+def run_system(index: Index, questions: list[Question], session: Any,
+               limits: kb_answer.Thresholds | None = None) -> list[Outcome]:
+    out = []
+    for q in questions:
+        result = kb_answer.answer(session, q.q, record_unanswered=False, index=index, limits=limits)
+        correct = (result.answered and reply_holds(result.reply, q.expect)) if q.answerable else not result.answered
+        out.append(Outcome(q, result.answered, result.reply,
+                           _rank(result.candidates, q) if q.answerable else None, correct))
+    return out
+
+
+def run_baseline(index: Index, questions: list[Question]) -> list[Outcome]:
+    """Plain BM25 over the same sentences: jieba tokens of the NFKC text, top sentence as the reply."""
+    from kb.text import tokenize
+
+    sentences = [u for u in index.units if u.kind == "sentence"]
+    docs = [Counter(tokenize(unicodedata.normalize("NFKC", u.text).lower())) for u in sentences]
+    n = len(docs)
+    avgdl = sum(sum(d.values()) for d in docs) / max(n, 1)
+    df: Counter = Counter()
+    for d in docs:
+        df.update(d.keys())
+    out = []
+    for q in questions:
+        qtoks = list(dict.fromkeys(tokenize(unicodedata.normalize("NFKC", q.q).lower())))
+        scored = []
+        for unit, d in zip(sentences, docs):
+            length = sum(d.values())
+            s = 0.0
+            for t in qtoks:
+                tf = d.get(t, 0)
+                if tf:
+                    idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                    s += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length / avgdl))
+            if s > 0:
+                scored.append((s, unit))
+        scored.sort(key=lambda p: -p[0])
+        top = scored[0][1] if scored else None
+        reply = f"{top.text}（来源：《{top.title}》，{top.date_label}）" if top else ""
+        answered = top is not None
+        rank = None
+        if q.answerable:
+            rank = next((i for i, (_, u) in enumerate(scored[:10], 1) if holds_evidence(u, q)), None)
+        correct = (answered and reply_holds(reply, q.expect)) if q.answerable else not answered
+        out.append(Outcome(q, answered, reply, rank, correct))
+    return out
+
+
+def metrics(outcomes: list[Outcome]) -> dict[str, float]:
+    ans = [o for o in outcomes if o.q.answerable]
+    una = [o for o in outcomes if not o.q.answerable]
+    lengths = [reply_length(o.reply) for o in outcomes if o.answered]
+    n = max(len(ans), 1)
+    return {
+        "answerable": len(ans),
+        "unanswerable": len(una),
+        "hit@1": sum(1 for o in ans if o.rank == 1) / n,
+        "hit@3": sum(1 for o in ans if o.rank and o.rank <= 3) / n,
+        "mrr": sum(1 / o.rank for o in ans if o.rank) / n,
+        "answer_accuracy": sum(1 for o in ans if o.correct) / n,
+        "false_abstentions": sum(1 for o in ans if not o.answered) / n,
+        "wrong_answers": sum(1 for o in ans if o.answered and not o.correct) / n,
+        "abstention_accuracy": (sum(1 for o in una if o.correct) / len(una)) if una else 0.0,
+        "median_reply_chars": statistics.median(lengths) if lengths else 0.0,
+    }
+
+
+def format_metrics(name: str, m: dict[str, float]) -> str:
+    return (f"{name:<22} n={int(m['answerable'])}+{int(m['unanswerable'])}  "
+            f"hit@1 {m['hit@1']:.1%}  hit@3 {m['hit@3']:.1%}  MRR {m['mrr']:.3f}  "
+            f"answer accuracy {m['answer_accuracy']:.1%}  abstention accuracy {m['abstention_accuracy']:.1%}  "
+            f"median reply {m['median_reply_chars']:.0f} chars  "
+            f"(false abstentions {m['false_abstentions']:.1%}, wrong answers {m['wrong_answers']:.1%})")
+
+
+# -- calibration --------------------------------------------------------------------
+
+
+def _features(index: Index, questions: list[Question], session: Any) -> list[dict[str, Any]]:
+    """For each question: what the best candidate looks like and whether answering from it is right."""
+    rows = []
+    for q in questions:
+        query, candidates = index.search(q.q, limit=30)
+        d = kb_answer.decide(query, candidates, kb_answer.Thresholds(coverage=0, label=0, margin=-1, faq=2))
+        row: dict[str, Any] = {"q": q, "has": d.best is not None}
+        if d.best is not None:
+            reply, _, _ = kb_answer.compose(query, candidates, d.best)
+            row.update(coverage=d.best.coverage, label=d.best.label_coverage if query.qtype == "figure" else 1.0,
+                       margin=d.margin, right=q.answerable and reply_holds(reply, q.expect))
+        rows.append(row)
+    return rows
+
+
+def _objective(rows: list[dict[str, Any]], t: kb_answer.Thresholds) -> tuple[int, int, int, int]:
+    """(score, right answers, right abstentions, wrong answers): a wrong answer costs
+    twice what a needless abstention does."""
+    right = abst = wrong = 0
+    for r in rows:
+        answers = r["has"] and r["coverage"] >= t.coverage and r["label"] >= t.label and r["margin"] >= t.margin
+        q: Question = r["q"]
+        if answers and r["right"]:
+            right += 1
+        elif answers:
+            wrong += 1
+        elif not q.answerable:
+            abst += 1
+    return right + abst - 2 * wrong, right, abst, wrong
+
+
+def calibrate(rows: list[dict[str, Any]], verbose: bool = False) -> tuple[kb_answer.Thresholds, tuple[int, int, int, int]]:
+    """Grid search; among equally good settings, the middle one (robust to small shifts)."""
+    grid_cov = [round(0.30 + 0.025 * i, 3) for i in range(25)]
+    grid_label = [round(0.0 + 0.05 * i, 2) for i in range(13)]
+    grid_margin = [0.0, 0.02, 0.05, 0.1, 0.15]
+    scored = []
+    for c in grid_cov:
+        for lab in grid_label:
+            for m in grid_margin:
+                t = replace(kb_answer.THRESHOLDS, coverage=c, label=lab, margin=m)
+                scored.append((_objective(rows, t)[0], t))
+    top = max(s for s, _ in scored)
+    best = [t for s, t in scored if s == top]
+    if verbose:
+        print(f"  best objective {top} on {len(best)} settings: coverage {min(t.coverage for t in best)}.."
+              f"{max(t.coverage for t in best)}, figure words {min(t.label for t in best)}..{max(t.label for t in best)}, "
+              f"margin {min(t.margin for t in best)}..{max(t.margin for t in best)}")
+    # the middle of the best plateau, per threshold (as far from both failure sides as the data allow)
+    pick = replace(
+        kb_answer.THRESHOLDS,
+        coverage=round((min(t.coverage for t in best) + max(t.coverage for t in best)) / 2, 3),
+        label=round((min(t.label for t in best) + max(t.label for t in best)) / 2, 3),
+        margin=min(t.margin for t in best),
+    )
+    if _objective(rows, pick)[0] != top:  # the medians need not be a best point together
+        pick = best[len(best) // 2]
+    return pick, _objective(rows, pick)
+
+
+# -- running ------------------------------------------------------------------------
+
+
+def build_temp_kb(folder: Path) -> str:
+    from kb.db import migrate, session_scope
+    from kb.ingest import build_corpus
+
+    url = f"sqlite:///{folder / 'kb.sqlite3'}"
+    migrate(url)
+    with session_scope(url) as session:
+        build_corpus(session)
+    return url
+
+
+def evaluate(url: str, questions: list[Question]) -> dict[str, dict[str, dict[str, float]]]:
+    """Figures per split for the system and the baseline."""
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    with session_scope(url) as session:
+        index = get_index(session)
+        for split in SPLITS:
+            qs = [q for q in questions if q.split == split]
+            if not qs:
+                continue
+            out[split] = {"system": metrics(run_system(index, qs, session)),
+                          "baseline": metrics(run_baseline(index, qs))}
+        session.rollback()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kb.evaluate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("questions", nargs="*", help="question files (default: kb_questions.yml and "
+                        "kb_questions_extra.yml from tests/data)")
+    parser.add_argument("--url", help="evaluate this database instead of a fresh build of the corpus")
+    parser.add_argument("--calibrate", action="store_true", help="search thresholds on the dev split")
+    parser.add_argument("--failures", choices=(*SPLITS, "all"),
+                        help="list the questions answered wrongly in a split")
+    parser.add_argument("--splits", default=",".join(SPLITS), help="which splits to measure (default: all)")
+    args = parser.parse_args(argv)
+
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    files = [Path(f) for f in args.questions] or [p for p in (DEFAULT_QUESTIONS, EXTRA_QUESTIONS) if p.exists()]
+    questions = [q for f in files for q in load_questions(f)]
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        url = args.url or build_temp_kb(Path(tmp))
+        try:
+            return _report(args, url, files, questions)
+        finally:
+            from kb.db import get_engine
+
+            get_engine(url).dispose()
+
+
+def _report(args: argparse.Namespace, url: str, files: list[Path], questions: list[Question]) -> int:
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    with session_scope(url) as session:
+        index = get_index(session)
+        if args.calibrate:
+            dev = [q for q in questions if q.split in CALIBRATION_SPLITS]
+            rows = _features(index, dev, session)
+            pick, (score, right, abst, wrong) = calibrate(rows, verbose=True)
+            print(f"calibrated on {'+'.join(CALIBRATION_SPLITS)} ({len(dev)} questions): coverage >= {pick.coverage}, "
+                  f"figure words >= {pick.label}, margin >= {pick.margin}")
+            print(f"  on dev: {right} right answers, {abst} right abstentions, {wrong} wrong answers")
+            print(f"  in use: {kb_answer.THRESHOLDS}")
+            return 0
+        print(f"questions: {', '.join(f.name for f in files)}  "
+              f"database: {url if args.url else 'fresh build of kb/corpus'}")
+        print(f"thresholds: {kb_answer.THRESHOLDS}")
+        for split in [s.strip() for s in args.splits.split(",")]:
+            qs = [q for q in questions if q.split == split]
+            if not qs:
+                continue
+            system = run_system(index, qs, session)
+            print(format_metrics(f"[{split}] knowledge base", metrics(system)))
+            print(format_metrics(f"[{split}] plain BM25", metrics(run_baseline(index, qs))))
+            if args.failures in (split, "all"):
+                for o in system:
+                    if not o.correct:
+                        what = "abstained" if not o.answered else "answered"
+                        print(f"    ✗ {o.q.q}  [{what}, evidence rank {o.rank}] expect={o.q.expect}\n"
+                              f"      {o.reply[:150]}")
+        session.rollback()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

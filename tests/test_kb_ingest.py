@@ -1,0 +1,198 @@
+"""Building the knowledge base: migrations from empty, extraction, re-import, staff answers, CLI.
+
+Each writing test gets its own empty database, once on SQLite and once on the
+real PostgreSQL (`empty_url`), so nothing leaks into the shared built one.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session
+
+from kb import answer as kb_answer
+from kb import extract, knowledge
+from kb.db import get_engine, migrate, session_scope
+from kb.ingest import build_corpus, import_document, passages_of, read_file
+from kb.models import Document, Edit, Event, Fact, Passage
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT = Path(sys.executable).parent / "bot"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty, migrated database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
+    else:
+        url = request.getfixturevalue("fresh_pg_url")
+    migrate(url)
+    yield url
+    get_engine(url).dispose()
+
+
+def test_migration_from_empty_postgresql_builds_the_whole_corpus(fresh_pg_url):
+    migrate(fresh_pg_url)
+    tables = set(inspect(get_engine(fresh_pg_url)).get_table_names())
+    assert {"documents", "passages", "facts", "events", "faqs", "synonyms", "edits", "unanswered"} <= tables
+    with session_scope(fresh_pg_url) as session:
+        results = build_corpus(session)
+    assert len(results) == 5 and all(r.changed for r in results)
+    with session_scope(fresh_pg_url) as session:
+        assert session.execute(select(func.count()).select_from(Document)).scalar() == 5
+        assert session.execute(select(func.count()).select_from(Passage)).scalar() > 100
+        # every extracted fact points at the passage it came from, and the passage holds it
+        rows = session.execute(select(Fact, Passage).join(Passage, Fact.passage_id == Passage.id)).all()
+        assert len(rows) > 250
+        assert all(f.sentence in p.text or f.sentence in p.heading for f, p in rows)
+        unanswered = kb_answer.answer(session, "成都有多少家高校科协", record_unanswered=False)
+        assert unanswered.answered and "19家" in unanswered.reply
+    # a second build changes nothing
+    with session_scope(fresh_pg_url) as session:
+        assert not any(r.changed for r in build_corpus(session))
+
+
+def test_facts_have_subject_metric_region_and_their_sentence():
+    text = ("打开“天府科技云”平台,一组数据引人注目:绵阳市注册科技工作者已达12万余人、企事业单位2.2万余家,"
+            "开设科创工作室1.8万余个。")
+    facts = extract.facts(text, doc_region="四川省", scope_region="绵阳")
+    got = {(f["metric"], f["value"], f["unit"], f["region"]) for f in facts}
+    assert ("注册科技工作者", "12", "万余人", "绵阳") in got
+    assert ("企事业单位", "2.2", "万余家", "绵阳") in got
+    assert ("开设科创工作室", "1.8", "万余个", "绵阳") in got
+    assert all(f["sentence"] == text.split("。")[0] + "。" for f in facts)
+
+
+def test_figures_know_what_they_count():
+    figs = {f.text: f for f in extract.figures("邀请孙家栋等20余名院士、王寿君等1000余名专家到绵阳参加活动。")}
+    assert figs["20余名"].label.endswith("院士") and figs["1000余名"].label.endswith("专家")
+    assert figs["20余名"].unit_class == "person"
+    ordinal = extract.figures("第三十五届绵阳市青少年科技创新大赛成功举办")[0]
+    assert ordinal.ordinal and ordinal.value == "35" and ordinal.unit_class == "ordinal"
+    money = extract.figures("各科协组织和个人共计捐助1800余万元人民币")[0]
+    assert (money.value, money.unit, money.unit_class) == ("1800", "余万元", "money")
+    assert extract.figures("2021—2025年第二批全国科普示范区") == [] or all(
+        f.unit != "年" for f in extract.figures("2021—2025年第二批全国科普示范区"))
+
+
+def test_events_names_and_editions():
+    evs = extract.events("2020年9月19日,2020年全国科普日济宁主场活动在汶上县新时代文明实践中心启动。",
+                         doc_region="山东省济宁市")
+    assert len(evs) == 1
+    ev = evs[0]
+    assert ev["starts_at"].date().isoformat() == "2020-09-19"
+    assert ev["region"] == "汶上" and "济宁" in extract.ancestors(ev["region"])  # the most specific place
+    assert "全国科普日" in ev["title"] and ev["location"].startswith("汶上县")
+    names = extract.names("编排了《迷途知返》《醒悟》等文艺节目,第三届天府科技云服务大会在成都举行,“大禹杯”")
+    assert {"迷途知返", "醒悟", "大禹杯", "第三届天府科技云服务大会"} <= set(names)
+
+
+def test_newspaper_articles_keep_their_own_place():
+    text = (ROOT / "kb" / "corpus" / "sichuan-kexie-news-2023.txt").read_text(encoding="utf-8")
+    paras = passages_of(text)
+    # a byline ends an article: the next one is not glued to it
+    assert not any("(李加成)" in p.text or "（李加成）" in p.text for p in paras)
+    anzhou = next(p for p in paras if "全区平台注册用户62839个" in p.text)
+    assert "安州区科协" in anzhou.heading
+
+
+def test_reimport_replaces_the_old_version_atomically(empty_url):
+    with session_scope(empty_url) as session:
+        first = import_document(session, slug="report.txt", title="某市科协年报", region="四川省绵阳市",
+                                text="五年来,全市建成科普e站148个。\n\n举办学术交流活动50余场。")
+    with session_scope(empty_url) as session:
+        same = import_document(session, slug="report.txt", title="某市科协年报", region="四川省绵阳市",
+                               text="五年来,全市建成科普e站148个。\n\n举办学术交流活动50余场。")
+        assert not same.changed and same.document_id == first.document_id
+    with session_scope(empty_url) as session:
+        second = import_document(session, slug="report.txt", title="某市科协年报", region="四川省绵阳市",
+                                 text="五年来,全市建成科普e站160个。\n\n举办学术交流活动60余场。")
+    assert second.changed and second.version == 2 and second.superseded == [first.document_id]
+    with session_scope(empty_url) as session:
+        docs = session.execute(select(Document).order_by(Document.version)).scalars().all()
+        assert [(d.version, d.status) for d in docs] == [(1, "superseded"), (2, "active")]
+        result = kb_answer.answer(session, "绵阳建了多少个科普e站", record_unanswered=False)
+        assert result.answered and "160个" in result.reply and "148个" not in result.reply
+        assert session.execute(select(Edit).where(Edit.action == "import")).scalars().all()
+
+
+def test_a_failed_reimport_leaves_the_old_version_serving(empty_url):
+    with session_scope(empty_url) as session:
+        import_document(session, slug="r.txt", title="年报", region="四川省绵阳市", text="全市建成科普e站148个。")
+    with pytest.raises(ValueError):
+        with session_scope(empty_url) as session:
+            import_document(session, slug="r.txt", title="年报", region="四川省绵阳市", text="全市建成科普e站200个。")
+            raise ValueError("the import broke half way")
+    with session_scope(empty_url) as session:
+        docs = session.execute(select(Document)).scalars().all()
+        assert [(d.version, d.status) for d in docs] == [(1, "active")]
+        assert "148个" in kb_answer.answer(session, "绵阳有多少个科普e站", record_unanswered=False).reply
+
+
+def test_staff_answers_come_first_and_are_live_at_once(empty_url):
+    with session_scope(empty_url) as session:
+        build_corpus(session)
+        before = kb_answer.answer(session, "天府科技云怎么注册账号", record_unanswered=False)
+        assert not before.answered
+    with session_scope(empty_url) as session:
+        knowledge.create_faq(session, question="天府科技云怎么注册", alt_questions=["天府科技云账号怎么申请"],
+                             answer="打开天府科技云网站，点击“注册”，按提示填写手机号即可。")
+    with session_scope(empty_url) as session:
+        after = kb_answer.answer(session, "天府科技云怎么注册账号", record_unanswered=False)
+        assert after.answered and after.reply.startswith("打开天府科技云网站")
+        assert after.sources[0]["kind"] == "faq" and after.sources[0]["title"] == "科协工作人员解答"
+        # a staff answer about registering does not capture a question about figures
+        other = kb_answer.answer(session, "天府科技云上绵阳注册了多少科技工作者", record_unanswered=False)
+        assert other.answered and "12万余人" in other.reply
+
+
+def _run_bot(args: list[str], url: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": url}
+    return subprocess.run([str(BOT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_imports_a_docx_and_searches_it(tmp_path):
+    import docx
+
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    document = docx.Document()
+    document.add_paragraph("德阳市科协2023年工作总结")
+    document.add_paragraph("2023年,德阳市科协新建企业科协12家,举办科普活动300余场。")
+    path = tmp_path / "deyang-2023.docx"
+    document.save(str(path))
+    assert "德阳市科协新建企业科协12家" in read_file(path)
+
+    out = _run_bot(["kb", "import", str(path), "--title", "德阳市科协2023年工作总结", "--region", "四川省德阳市",
+                    "--date", "2024-01"], url)
+    assert out.returncode == 0, out.stderr
+    assert "Importing deyang-2023.docx" in out.stdout and "imported: document" in out.stdout
+
+    out = _run_bot(["kb", "search", "德阳有多少家企业科协"], url)
+    assert out.returncode == 0, out.stderr
+    assert "1. score" in out.stdout and "why:" in out.stdout and "figure 12家" in out.stdout
+    assert "answered: True" in out.stdout
+    assert "（来源：《德阳市科协2023年工作总结》，2024年1月）" in out.stdout
+
+    broken = tmp_path / "broken.docx"
+    broken.write_bytes(b"not a zip")
+    out = _run_bot(["kb", "import", str(broken)], url)
+    assert out.returncode == 2 and "error" in out.stderr and "Traceback" not in out.stderr
+    out = _run_bot(["kb", "import", str(tmp_path / "report.pdf")], url)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_cli_build_reports_progress(tmp_path):
+    url = f"sqlite:///{tmp_path / 'build.sqlite3'}"
+    out = _run_bot(["kb", "build"], url)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("[1/5]") for line in lines) and any(line.startswith("[5/5]") for line in lines)
+    assert "Knowledge base ready." in lines[-1]
+    with session_scope(url) as session:
+        assert session.execute(select(func.count()).select_from(Event)).scalar() >= 1
