@@ -47,13 +47,18 @@ def message(user: str, text: str) -> bytes:
 async def user_loop(mode: str, url: str, token: str, user: str, deadline: float, lat: list[float],
                     errors: list[str], client: httpx.AsyncClient) -> None:
     i = random.randrange(len(QUESTIONS))
+    sent = 0
     while time.monotonic() < deadline:
         text = QUESTIONS[i % len(QUESTIONS)]
         i += 1
+        # many citizens, each writing a few messages: as on a real account, and under the
+        # per-user rate limit (BOT_RATE_LIMIT), which would otherwise answer most of the load
+        citizen = f"{user}_{sent // 10}"
+        sent += 1
         started = time.perf_counter()
         try:
             if mode == "wechat":
-                resp = await client.post(f"{url}/wechat", params=signed_params(token), content=message(user, text))
+                resp = await client.post(f"{url}/wechat", params=signed_params(token), content=message(citizen, text))
                 ok = resp.status_code == 200 and "<Content>" in resp.text
             else:
                 resp = await client.post(f"{url}/model/parse", json={"text": text})

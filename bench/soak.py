@@ -33,9 +33,12 @@ from kb.models import Message
 
 async def citizen(stack: LocalStack, user: str, deadline: float, stats: Counter, sent: list[tuple[str, int]],
                   client: httpx.AsyncClient) -> None:
+    count = 0
     while time.monotonic() < deadline:
         text = random.choice(QUESTIONS)
-        body = message(user, text)
+        # a fresh citizen every few messages: real traffic, under the per-user rate limit
+        body = message(f"{user}_{count // 8}", text)
+        count += 1
         msg_id = int(body.split(b"<MsgId>")[1].split(b"</MsgId>")[0])
         attempts = random.choices([1, 2, 3], weights=[6, 3, 1])[0]
         concurrent = attempts > 1 and random.random() < 0.5
