@@ -7,18 +7,22 @@ from typing import AsyncIterator
 
 import httpx
 from sqlalchemy import text as sql
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot import api
+from bot import admin, api
 from bot.config import Settings, get_settings
-from bot.dedupe import InProcessDedupe
+from bot.dedupe import make_dedupe
 from bot.dialogue import RasaClient
+from bot.ratelimit import make_limiter
 from bot.responder import Responder
 from bot.wechat import WeChatEndpoint
+from bot.wechat import drain as drain_wechat
+from bot.wechat_api import make_client
 from kb.db import get_engine
 
 log = logging.getLogger("bot.app")
@@ -50,6 +54,21 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """PostgreSQL restarting: a polite 503 now, and the pool reconnects on the next request."""
+    log.error("database unavailable: %s", type(exc).__name__)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "数据库暂时不可用，请稍后再试"}, status_code=503)
+    return PlainTextResponse("service temporarily unavailable", status_code=503)
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": "服务器暂时出错，请稍后再试"}, status_code=500)
+    return PlainTextResponse("internal error", status_code=500)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
 
@@ -59,10 +78,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.http = httpx.AsyncClient(timeout=5.0)
         app.state.rasa = RasaClient(settings.rasa_urls)
         app.state.responder = Responder(settings.database_url, app.state.rasa)
-        app.state.dedupe = InProcessDedupe()
+        # WeChat: retries deduped and rate limit counted in Redis when REDIS_URL is set (several
+        # processes agree), in-process otherwise; the API client only with WECHAT_APPID/SECRET.
+        app.state.dedupe = make_dedupe(settings)
+        app.state.limiter = make_limiter(settings)
+        app.state.wechat_client = make_client(settings)
+        app.state.wechat_tasks = set()
+        try:  # the staff console's first admin (BOT_ADMIN_USER / BOT_ADMIN_PASSWORD) when none exists
+            await run_in_threadpool(admin.bootstrap, settings)
+        except SQLAlchemyError as exc:
+            log.error("could not check the staff accounts (%s); is the database migrated?", type(exc).__name__)
         try:
             yield
         finally:
+            await drain_wechat(app.state)
+            await app.state.dedupe.aclose()
+            await app.state.limiter.aclose()
             await app.state.rasa.aclose()
             await app.state.http.aclose()
 
@@ -84,5 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/wechat", wechat_post, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         *api.routes,
+        admin.mount(settings),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan,
+                     exception_handlers={SQLAlchemyError: database_unavailable, 500: server_error})

@@ -49,6 +49,13 @@ def _persistent_secret(name: str, announce: str) -> str:
     return value
 
 
+def _rate_limit(env: dict[str, str]) -> tuple[int, int]:
+    """BOT_RATE_LIMIT="20/60": 20 messages per openid per 60 s ("0" turns it off)."""
+    from bot.ratelimit import parse_limit
+
+    return parse_limit(env.get("BOT_RATE_LIMIT"))
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_URL
@@ -73,6 +80,9 @@ class Settings:
     tz: str = "Asia/Shanghai"
     reply_budget: float = 4.5  # seconds WeChat's passive reply may take before we stop waiting
     message_retention_days: int = 180
+    redis_prefix: str = "kexie"  # key prefix in Redis (dedupe, rate limit, access token)
+    rate_limit: int = 20  # messages per openid per rate_window seconds; 0: no limit
+    rate_window: int = 60
 
     @property
     def public_url(self) -> str:
@@ -112,6 +122,9 @@ def load_settings(env: dict[str, str] | None = None, *, generate_secrets: bool =
         tz=env.get("BOT_TZ") or "Asia/Shanghai",
         reply_budget=float(env.get("BOT_REPLY_BUDGET") or 4.5),
         message_retention_days=int(env.get("BOT_MESSAGE_RETENTION_DAYS") or 180),
+        redis_prefix=env.get("BOT_REDIS_PREFIX") or "kexie",
+        rate_limit=_rate_limit(env)[0],
+        rate_window=_rate_limit(env)[1],
     )
 
 

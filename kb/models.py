@@ -217,7 +217,7 @@ class PushLog(Base):
     openid = Column(String(100), nullable=False, index=True)
     remind_at = Column(DateTime(timezone=True), nullable=False)
     channel = Column(String(20), nullable=False, default="")  # template|custom
-    status = Column(String(20), nullable=False, default="pending")  # pending|sent|failed|dropped
+    status = Column(String(20), nullable=False, default="pending")  # pending|sent|failed|skipped|dropped
     errcode = Column(Integer, nullable=True)
     errmsg = Column(String(500), nullable=False, default="")
     attempts = Column(Integer, nullable=False, default=0)
