@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -35,17 +36,26 @@ def _env() -> dict[str, str]:
     return {**_read_dotenv(PROJECT_ROOT / ".env"), **os.environ}
 
 
-def _persistent_secret(name: str, announce: str) -> str:
-    """A secret generated on first use, kept in var/ (mode 600), printed once."""
+def persistent_secret(name: str, announce: str | None = None) -> str:
+    """A secret generated on first use, kept in var/ (mode 600), announced once when new.
+
+    Several processes may start at once (uvicorn workers): the first one to create
+    the file wins and the others read what it wrote.
+    """
     path = VAR_DIR / name
     if path.is_file():
         return path.read_text().strip()
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    value = secrets.token_urlsafe(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        time.sleep(0.05)  # the winner is writing it
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as fh:
         fh.write(value)
-    print(announce.format(value=value, path=path), flush=True)
+    if announce:
+        print(announce.format(value=value, path=path), flush=True)
     return value
 
 
@@ -74,6 +84,7 @@ class Settings:
     rasa_urls: tuple[str, ...] = ()  # several Rasa replicas sharing a tracker store; rasa_url is the first
     actions_url: str = ""
     api_token: str = field(default="", repr=False)
+    secret_key: str | None = field(default=None, repr=False)  # signs console sessions; share it across servers
     admin_user: str = "admin"
     admin_password: str | None = field(default=None, repr=False)
     push_template_id: str | None = None
@@ -96,7 +107,7 @@ def load_settings(env: dict[str, str] | None = None, *, generate_secrets: bool =
     rasa_urls = tuple(u.strip().rstrip("/") for u in (env.get("RASA_URLS") or "").split(",") if u.strip()) or (
         (env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),)
     api_token = env.get("BOT_API_TOKEN") or (
-        _persistent_secret("api_token", "BOT_API_TOKEN generated (kept in {path}): {value}")
+        persistent_secret("api_token", "BOT_API_TOKEN generated (kept in {path}): {value}")
         if generate_secrets else ""
     )
     return Settings(
@@ -116,6 +127,7 @@ def load_settings(env: dict[str, str] | None = None, *, generate_secrets: bool =
         rasa_urls=rasa_urls,
         actions_url=(env.get("ACTIONS_URL") or f"http://127.0.0.1:{actions_port}").rstrip("/"),
         api_token=api_token,
+        secret_key=env.get("BOT_SECRET_KEY") or None,
         admin_user=env.get("BOT_ADMIN_USER") or "admin",
         admin_password=env.get("BOT_ADMIN_PASSWORD") or None,
         push_template_id=env.get("BOT_PUSH_TEMPLATE_ID") or None,

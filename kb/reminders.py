@@ -28,9 +28,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from kb import subscriptions
+from kb.db import get_setting
 from kb.events import as_utc, parse_when
 from kb.models import Edit, Event, Message, PushLog, Subscriber
 
@@ -66,6 +67,26 @@ def remindable(ev: Event) -> bool:
     return bool(ev.enabled and ev.starts_at is not None and (ev.document_id is None or ev.remind_at))
 
 
+def default_schedule(ev: Event) -> tuple[tuple[int, ...], time]:
+    """Days before and time of day for events without their own remind_at: the staff's
+    settings ("reminder_days_before" = "3,1", "reminder_time" = "09:00"), else 3 and 1 days at 09:00."""
+    session = object_session(ev)
+    days, clock = DEFAULT_DAYS_BEFORE, time(DEFAULT_HOUR)
+    if session is None:
+        return days, clock
+    raw_days = get_setting(session, "reminder_days_before", "")
+    raw_clock = get_setting(session, "reminder_time", "")
+    try:
+        if raw_days.strip():
+            days = tuple(int(d) for d in raw_days.replace("，", ",").split(",") if d.strip())
+        if raw_clock.strip():
+            hour, minute = (int(x) for x in raw_clock.strip().split(":"))
+            clock = time(hour, minute)
+    except ValueError:  # the settings form validates; a hand-edited value falls back to the defaults
+        return DEFAULT_DAYS_BEFORE, time(DEFAULT_HOUR)
+    return days, clock
+
+
 def reminder_times(ev: Event, tz: str) -> list[datetime]:
     """The event's reminder times in UTC, sorted; empty when it is not remindable."""
     if not remindable(ev):
@@ -77,8 +98,9 @@ def reminder_times(ev: Event, tz: str) -> list[datetime]:
     else:
         zone = ZoneInfo(tz)
         day: date = starts.astimezone(zone).date()
-        times = {datetime.combine(day - timedelta(days=d), time(DEFAULT_HOUR), tzinfo=zone).astimezone(timezone.utc)
-                 for d in DEFAULT_DAYS_BEFORE}
+        days_before, clock = default_schedule(ev)
+        times = {datetime.combine(day - timedelta(days=d), clock, tzinfo=zone).astimezone(timezone.utc)
+                 for d in days_before}
     return sorted(t for t in times if t is not None and t < starts)
 
 

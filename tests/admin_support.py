@@ -108,7 +108,8 @@ def app_for(url: str, **env: str):  # noqa: ANN201
 
     settings = load_settings({"DATABASE_URL": url, "BOT_API_TOKEN": TEST_API_TOKEN,
                               "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()),
-                              "BOT_ADMIN_USER": "boss", "BOT_ADMIN_PASSWORD": PASSWORDS["boss"], **env},
+                              "BOT_ADMIN_USER": "boss", "BOT_ADMIN_PASSWORD": PASSWORDS["boss"],
+                              "BOT_SECRET_KEY": SECRET, **env},
                              generate_secrets=False)
     return create_app(settings)
 
@@ -116,7 +117,6 @@ def app_for(url: str, **env: str):  # noqa: ANN201
 @pytest.fixture
 def console(sqlite_kb: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Console]:
     """The app with boss (admin), ed (editor) and vic (viewer); nobody logged in yet."""
-    monkeypatch.setenv("BOT_SECRET_KEY", SECRET)
     make_users(sqlite_kb)
     with TestClient(app_for(sqlite_kb), follow_redirects=True) as client:
         yield Console(client, sqlite_kb)

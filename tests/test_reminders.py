@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from kb import events, reminders, subscriptions
-from kb.db import migrate, session_scope
+from kb.db import migrate, session_scope, set_setting
 from kb.models import Edit, Event, PushLog
 
 TZ = "Asia/Shanghai"
@@ -50,6 +50,15 @@ def test_default_reminders_are_3_days_and_1_day_before_at_9_beijing_time(lite):
         times = reminders.reminder_times(s.get(Event, event_id), TZ)
     assert times == [at("2031-05-07T09:00"), at("2031-05-09T09:00")]
     assert times[0] == datetime(2031, 5, 7, 1, 0, tzinfo=UTC)
+
+
+def test_staff_settings_change_the_default_reminders(lite):
+    event_id = add_event(lite, starts_at="2031-05-10T14:00")
+    with session_scope(lite) as s:
+        set_setting(s, "reminder_days_before", "2")
+        set_setting(s, "reminder_time", "18:30")
+    with session_scope(lite) as s:
+        assert reminders.reminder_times(s.get(Event, event_id), TZ) == [at("2031-05-08T18:30")]
 
 
 def test_remind_at_overrides_the_defaults(lite):

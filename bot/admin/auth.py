@@ -9,7 +9,6 @@ without a request and ABSOLUTE_SECONDS after log-in, whatever happens.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import threading
 import time
@@ -23,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from bot.config import VAR_DIR, Settings
+from bot.config import Settings, persistent_secret
 from kb import accounts
 from kb.db import session_scope
 
@@ -33,25 +32,9 @@ ABSOLUTE_SECONDS = 12 * 3600
 SECRET_FILE = "console_secret"
 
 
-def secret_key(settings: Settings, env: dict[str, str] | None = None) -> str:
+def secret_key(settings: Settings) -> str:
     """BOT_SECRET_KEY when set (several web servers must share it), else a key generated once into var/."""
-    from bot.config import _env
-
-    value = (env if env is not None else _env()).get("BOT_SECRET_KEY")
-    if value:
-        return value
-    path = VAR_DIR / SECRET_FILE
-    if path.is_file():
-        return path.read_text().strip()
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker wrote it first
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value)
-    return value
+    return settings.secret_key or persistent_secret(SECRET_FILE)
 
 
 @dataclass(frozen=True)
