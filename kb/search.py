@@ -11,9 +11,19 @@ of the right kind (people, money, times...) whose own words match the
 question; a place, a year or an edition named in the question must be where the
 sentence is about. A candidate that breaks such a constraint stays in the list
 (staff see why) but is marked not eligible, and the answer layer never uses it.
+
+A sentence is read in its context: its heading, the edition its section last
+named ("第三届…大会" in the lead, the figure two paragraphs on), its section's
+first sentence (the meeting it reports on) and a photo caption over it (who is
+shown). Citizens' words meet the report's through the synonym table and
+`kb.text.RELATED_FAMILIES` (领队/率), at a lower weight than the word itself.
+Near misses are ruled out by what excludes: another level (国家级/省级), another
+event, another place's figure, a counted noun the sentence never says.
 """
 from __future__ import annotations
 
+import bisect
+import functools
 import math
 import re
 import threading
@@ -38,6 +48,8 @@ from kb.text import (
     normalize,
     person_names,
     pinyin_key,
+    pos_cut,
+    related_words,
     split_sentences,
     strip_fillers,
     tokenize,
@@ -47,8 +59,61 @@ K1, B = 1.2, 0.75
 PASSAGE_WEIGHT = 0.3  # how much the rest of the passage (and its heading) adds to a sentence's score
 COVERAGE_POWER = 2.0  # the score is BM25 times coverage squared: every word of the question counts
 DEMOTE = 0.3  # score factor of a candidate that breaks a constraint of the question
+RELATED_HIT = 0.8  # a related word ("率" for "领队") is weaker evidence than the word itself
+RELATED_HIT_SHORT = 0.5  # ... and a one-character one weaker still ("率" is also part of "增长率")
+FRAME_HIT = 0.9  # a word of the event the sentence's section speaks of ("第三届天府科技云服务大会")
+LEAD_HIT = 0.6  # a word of its section's first sentence, which names what the section reports on
+HEADING_DEMOTE = 0.5  # a heading that says no more than a sentence under it is not the answer
+JUDGE_AT_LEAST = 40  # sentences judged for the question's shape before the rest may be skipped
+# the most `_judge` can multiply a score by: place 1.2, the question's kind (where 2.0 at most:
+# figure 1.6, who 1.5, date/rank 1.3), phrases as asked 1.45
+MAX_FACTOR = 1.2 * 2.0 * 1.45
 
-_QUESTION_WORD = re.compile(r"(多少|(?<!哪)几(?![乎])|好多|多大|多长|多久|数量|规模|总数|人数|比例|占比|百分之几|百分比|金额)")
+_QUESTION_WORD = re.compile(r"(多少|(?<!哪)几(?![乎])|好多|多大|多长|多久|数量|规模|总数|人数|次数|个数|比例|占比|百分之几|百分比|金额)")
+# "多少台全媒体…": jieba would glue the measure word to the next word ("台全"), "2022年收入" the year
+# to it ("年收入"), "表彰为什么" the verb's 为 to 什么 ("为什么", why)
+_MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
+                           r"[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期])(?=[\u4e00-\u9fff])")
+_YEAR_GLUE = re.compile(r"((?:19|20)\d{2}年)(?=[\u4e00-\u9fff])(?![度底初末间内])")  # not "2023年度"
+_WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
+# "被评为什么荣誉", "哪家公司": the noun after 什么/哪 names the kind of answer; the report need not say it
+_ANSWER_TYPE = re.compile(r"(?:什么|啥|哪个|哪些|哪家|哪所|哪种|哪项|哪一|哪两)\s*([\u4e00-\u9fff]{2,4})")
+ANSWER_TYPE_WEIGHT = 0.25
+CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for 家, 项 for 次, 届 for 次)
+# a phone number, a web or postal address: the bot must never answer these with a count
+_CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少|号码|联系方式|网址|邮箱|微信号|通讯地址)")
+_CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
+# "科协主席是谁": the title must be the association's, not another body's in the same sentence
+_ORG_TITLE_Q = re.compile(r"科协(?:的)?(党组书记|书记|常务副主席|副主席|主席|秘书长)")
+# "在哪开的", "在哪里举办": where an event was held, not any place a sentence names
+_HELD_Q = re.compile(r"(在哪|哪里|什么地方|哪儿|地点).{0,3}(开|举办|举行|召开|启动|办)")
+# names of events: a question about one event is not answered by a sentence about another
+_EVENT_WORD = re.compile(r"(大赛|竞赛|比赛|挑战赛|大会|论坛|座谈会|总结会|研讨会|交流会|推介会|恳谈会|宣讲会|报告会|"
+                         r"发布会|培训会|洽谈会|博览会|科普日|活动周|科技节)$")
+_EVENT_IN_TEXT = re.compile(r"[\u4e00-\u9fff]{2,8}(大赛|竞赛|比赛|挑战赛|大会|论坛|座谈会|总结会|研讨会|交流会|推介会|"
+                            r"恳谈会|宣讲会|报告会|发布会|培训会|洽谈会|博览会|科普日|活动周|科技节)")
+_PAREN = re.compile(r"\([^()]{1,4}\)")
+_CONGRESS = re.compile(r"[一二三四五六七八九十\d]{1,3}大")  # "七大": an association's congress
+# sets of words that exclude one another: "国家级的有几家" is not answered by "省级工作站7家"
+_CONTRASTS: tuple[tuple[str, ...], ...] = (
+    ("国家级", "省级", "市级", "县级", "区级", "村级"),
+    ("特等奖", "一等奖", "二等奖", "三等奖"),
+    ("线上", "线下"),
+)
+_PARTNER_Q = re.compile(r"(跟|和|与|同|给|为|向)(谁|哪个单位|哪家)")
+# "服务队叫什么名字": the name of a body, not a person
+_ORG_NAME_Q = re.compile(r"(队|会|站|基地|中心|平台|公司|协会|学会|项目|活动|大赛|节目|栏目|方案|制度|品牌|单位|村|镇|园区|"
+                         r"研究院|联盟|工程|计划|称号|奖)(的)?(叫什么|名字|名称|叫啥)")
+# "是谁做的", "由谁主办": who did it may be a body ("第三方", "市科技局"), not a person
+_AGENT_Q = re.compile(r"(谁(做|搞|办|组织|负责|主办|承办|发起|举办|评|测|提供|牵头|联合)|由谁|哪个单位|哪家单位)")
+_AGENT = re.compile(r"(第三方|科协|学会|协会|政府|公司|集团|大学|学院|中心|部门|委员会|[局厅院所站队社])")
+# "哪些院士", "哪位专家": people, whom the reports must name
+_WHICH_PEOPLE_Q = re.compile(r"(哪些|哪几位|哪位|哪个)(院士|专家|领导|人|科学家|干部|代表)")
+# "排第几", "排名第几": a rank, which reports write as "全省第一", "前二十", "前列"
+_RANK_Q = re.compile(r"(排|排名|排在|位居|位列|名列)(全省|全国|全市)?第几|第几名|排名(怎么样|如何|多少)|排得怎么样")
+_RANK = re.compile(r"第[一二三四五六七八九十\d]+(?![届批期次个项号])|前[一二三四五六七八九十\d]+|首位|前列|领先|第一")
+# an edition named in a text ("第3届天府科技云服务大会", "首届"): the sentences after it speak of it
+_EDITION = re.compile(r"(?:第\d+|首)届")
 # What kind of figure a question wants, from the words around its question word.
 _UNIT_HINTS: list[tuple[str, str]] = [
     (r"百分之几|百分比|比例|占比|几成|%", "percent"),
@@ -59,7 +124,7 @@ _UNIT_HINTS: list[tuple[str, str]] = [
     (r"多少亩|几亩", "area"),
     (r"多大|几岁|多少岁|年龄", "age"),
     (r"(?:几|多少)(?:人次|个人|人|名|位)|人数|多少万人", "person"),
-    (r"(?:几|多少)(?:场次|场|次|回|期)", "times"),
+    (r"(?:几|多少)(?:场次|场|次|回|期)|次数", "times"),
     (r"(?:几|多少)年|哪几年", "year"),
     (r"几大", "group"),
     (r"多长时间|多久|多长", "duration"),
@@ -72,18 +137,25 @@ _PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学
 _HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(才能|可以|能)?(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
                      r"预约|认证|买|购买|投稿|参观|进|找)")
 _PROCEDURE = re.compile(r"(步骤|登录|点击|扫码|网址|下载|电话|热线|报名方式|申请方式|报名时间|报名地址)")
-_WHERE_Q = re.compile(r"(在哪|哪里|什么地方|哪儿|在什么地方|哪个城市|地点)")
-_HELD_AT = re.compile(r"在[\u4e00-\u9fff·]{2,20}?(举行|召开|举办|开幕|启动|签约)")
+_WHERE_Q = re.compile(r"(在哪(?![些个家位种项年天])|哪里|什么地方|哪儿|在什么地方|地点|"
+                      r"哪(?:个|些|一个)?(?:城市|地方|县|市|区|镇|乡|村|省|国家|学校|中学|地区|监狱|园区))")
+# "在哪个镇": the answer names a place of that kind ("曾口镇"); a 学校 may be a 中学
+_PLACE_KINDS = {"学校": "学校|中学|小学|大学|学院", "中学": "中学", "国家": "国|国家", "城市": "市"}
+_PLACE_KIND_Q = re.compile(r"哪(?:个|些|一个)?(城市|县|市|区|镇|乡|村|省|国家|学校|中学|监狱|园区)")
+_HELD_AT = re.compile(r"在[\u4e00-\u9fff·、]{2,20}?(举行|召开|举办|开幕|启动|签约)")
 _AT_PLACE = re.compile(r"在[\u4e00-\u9fff]{2,12}?(省|市|县|区|镇|村|馆|中心|大厅|学校|中学|大学|基地|园区)")
-_DATE_Q = re.compile(r"(哪天|哪一天|什么时候|啥时候|何时|几月几[号日]|几号|哪年|哪一年|什么时间|日期)")
-_DAY_Q = re.compile(r"(哪天|哪一天|几月几[号日]|几号|日期)")
+_DATE_Q = re.compile(r"(哪天|哪一天|哪几天|什么时候|啥时候|何时|几月几[号日]|几号|几月份|哪个月|哪年|哪一年|什么时间|日期)")
+_DAY_Q = re.compile(r"(哪天|哪一天|哪几天|几月几[号日]|几号|日期)")
 _YEAR_Q = re.compile(r"(哪年|哪一年|什么年份|哪个年份|几几年)")
 _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
+# a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
+_A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|什么人|名字)")
 _RECENT_Q = re.compile(r"(现在|目前|最新|现任|如今|当前)")
 _HAS_DATE = re.compile(r"(\d{1,2}月\d{1,2}[日号]|20\d{2}年|\d{1,2}月)")
 _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|常委|博士|教授|同志|第一书记|记者|负责人)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单]*")
 _MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单")
 
 
@@ -115,6 +187,13 @@ class Unit:
     names: list[str] = field(default_factory=list)  # people the sentence names
     answer: str = ""  # faq: the staff's answer
     updated_label: str = ""
+    is_heading: bool = False
+    title_norm: str = ""
+    places: frozenset[str] = frozenset()  # scope and the places the text names
+    figure_texts: list[tuple[str, str, str]] = field(default_factory=list)  # normalised label, clause, clause before
+    caption: str = ""  # a photo caption over the sentence that names who it speaks of ("范国滨院士")
+    lead: str = ""  # normalised first sentence of the section: the meeting or event it reports on
+    frame: str = ""  # normalised: the edition (and event) the section speaks of at this sentence
 
 
 @dataclass
@@ -130,6 +209,16 @@ class Candidate:
     bm25: float = 0.0
 
 
+@dataclass(frozen=True)
+class _WordMatcher:
+    """How one question word is looked for in a text, compiled once per question."""
+
+    full: re.Pattern[str]  # the word or a synonym of it
+    subs: tuple[str, ...]  # parts of a long word, for a partial hit
+    related_long: re.Pattern[str] | None
+    related_short: re.Pattern[str] | None
+
+
 @dataclass
 class Query:
     text: str
@@ -142,12 +231,30 @@ class Query:
     numbers: list[str] = field(default_factory=list)  # figures the question itself names: years, editions
     focus: list[str] = field(default_factory=list)  # the words next to the question word
     counted: bool = False  # the focus follows the question word ("多少个学会"): it names what is counted
+    modifiers: list[str] = field(default_factory=list)  # "外国" of "多少名外国专家": narrows what is counted
     optional: set[str] = field(default_factory=set)  # tokens added by synonyms: they help, never count against
     fixes: list[tuple[str, str]] = field(default_factory=list)  # typos mended
     recent: bool = False
     words: list[str] = field(default_factory=list)  # the question's content words (jieba, precise mode)
     alternatives: dict[str, list[str]] = field(default_factory=dict)  # word -> synonyms the reports use
     raw: str = ""  # normalised question before places lost their suffix ("济宁市科协")
+    related: dict[str, list[str]] = field(default_factory=dict)  # word -> related words the reports use
+    answer_type: set[str] = field(default_factory=set)  # "荣誉" of "什么荣誉": the kind of answer
+    contrasts: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)  # (asked, group)
+    _matchers: dict[str, _WordMatcher] = field(default_factory=dict, repr=False, compare=False)
+
+    def matcher(self, word: str) -> _WordMatcher:
+        m = self._matchers.get(word)
+        if m is None:
+            full = re.compile("|".join(re.escape(w) for w in (word, *self.alternatives.get(word, ()))))
+            subs = tuple(t for t in _subwords(word) if len(t) >= 2 and t != word) if len(word) >= 4 else ()
+            rel = self.related.get(word, ())
+            long_ = [re.escape(a) for a in rel if len(a) >= 2]
+            short = [re.escape(a) for a in rel if len(a) < 2]
+            m = _WordMatcher(full, subs, re.compile("|".join(long_)) if long_ else None,
+                             re.compile("|".join(short)) if short else None)
+            self._matchers[word] = m
+        return m
 
 
 class Index:
@@ -178,6 +285,11 @@ class Index:
         self.known: set[str] = set(self.df)
         self.corpus_text = "\n".join(u.norm for u in sentences)
         self.vocabulary = self._vocabulary(list(terms))
+        # every sentence's context in one string (and once more without "、" and "(…)"), so a
+        # question word is looked for once per question, not once per sentence
+        self._sentence_ids = [i for i, u in enumerate(units) if u.kind == "sentence"]
+        self._contexts = _Concat([units[i].context for i in self._sentence_ids])
+        self._contexts_plain = _Concat([_unpunctuated(units[i].context) for i in self._sentence_ids])
 
     # -- vocabulary and typos --------------------------------------------------
 
@@ -206,6 +318,9 @@ class Index:
 
     def parse(self, text: str) -> Query:
         norm = normalize(strip_fillers(normalize(text)))
+        norm = _MEASURE_GLUE.sub(lambda m: _unglue(m, self.corpus_text), norm)
+        norm = _WHY_GLUE.sub("为 什么", _YEAR_GLUE.sub(r"\1 ", norm)).replace("上一届", "上届")
+        norm = re.sub(rf"全(?=(?:{'|'.join(REGIONS)}))", " ", norm)  # "全山东": all of 山东
         # "安州区带了几个": the place's suffix would glue to the next word
         raw = norm
         suffix = rf"({'|'.join(REGIONS)})(?:(?:市|县|区)(?![委政])|省(?!科协|委|政))"
@@ -230,12 +345,23 @@ class Index:
             if not is_token(w) or _QUESTION_WORD.fullmatch(w) or (len(w) == 1 and w in _MEASURE_WORDS):
                 continue
             if w not in self.df and w not in self.corpus_text:
-                w = re.sub(r"^(有|是)|(了|过|着|上|下|到|完|好|起|得|的|啦|吗|呢|吧)$", "", w) or w
-            words.append(w)
+                w = re.sub(r"^(有|是|哪|谁|啥|去|来)|(了|过|着|上|下|到|完|好|起|得|的|啦|吗|呢|吧|里)$", "", w) or w
+                if len(w) >= 3 and w[:-1] in self.df:
+                    w = w[:-1]  # "推文发(了)": the report's word and a verb jieba glued to it
+                elif len(w) >= 3 and w[1:] in self.df:
+                    w = w[1:]
+            if is_token(w) and not _COUNT_WORD.fullmatch(w):
+                words.append(w)
         for word, alts in list(alternatives.items()):
             for w in words:
                 if word in w or w in word:
                     alternatives.setdefault(w, alts)
+        answer_type = {w for m in _ANSWER_TYPE.finditer(norm) for w in words if m.group(1).startswith(w)}
+        related: dict[str, list[str]] = {}
+        for w in words:
+            alts = [a for a in related_words(w) if a in self.corpus_text and a not in words]
+            if alts:
+                related[w] = alts
         regions = regions_in(expanded)
         # a city named with its province ("四川绵阳"): the city is what is asked about
         regions = [r for r in regions if not any(r in ancestors(o) for o in regions)] or regions
@@ -245,28 +371,43 @@ class Index:
                 unit_class = name
                 break
         figure = bool(_QUESTION_WORD.search(expanded)) or unit_class in ("ordinal",)
-        focus, counted = _focus(norm)
-        if figure and not unit_class and focus and any(_PERSON_NOUN.search(f) for f in focus[-1:] + focus[:1]):
+        focus, counted, modifiers = _focus(norm)
+        if figure and not unit_class and focus and any(_PERSON_NOUN.search(f) for f in (
+                focus[:1] if counted else focus[-1:] + focus[:1])):
             unit_class = "person"
-        if _HOW_TO.search(expanded):
+        if figure and not unit_class and re.search(r"(?:几|多少)个", expanded):
+            unit_class = "count"  # "多少个学会", "几个大使": things or people, not a share or an age
+        if _CONTACT_Q.search(expanded):
+            qtype = "contact"
+            figure = False
+        elif _HOW_TO.search(expanded):
             qtype = "how"
             figure = False
         elif _DATE_Q.search(expanded):
             qtype = "date"
             figure = False
+        elif _RANK_Q.search(expanded):
+            qtype = "rank"
+            figure = False
         elif figure:
             qtype = "figure"
-        elif _WHO_Q.search(expanded):
+        elif _WHICH_PEOPLE_Q.search(expanded) or (
+                _WHO_Q.search(expanded) and not _PARTNER_Q.search(expanded) and not _ORG_NAME_Q.search(expanded)):
             qtype = "who"
         elif _WHERE_Q.search(expanded):
             qtype = "where"
         else:
             qtype = "other"
-        numbers = [n for n in _NUMBER.findall(expanded)]
+        # "一年收入多少" (a year's income) names no figure; "第1届" does
+        numbers = [n for n in _NUMBER.findall(norm) if n != "1" or re.search(r"第1(?!\d)", norm)]
+        if "首届" in norm and "1" not in numbers:
+            numbers.append("1")
         return Query(text=text, normalized=expanded, tokens=tokens, regions=regions, figure=figure,
                      unit_class=unit_class, qtype=qtype, numbers=numbers, focus=focus, counted=counted,
+                     modifiers=modifiers,
                      optional=optional, fixes=fixes, recent=bool(_RECENT_Q.search(expanded)),
-                     words=list(dict.fromkeys(words)), alternatives=alternatives, raw=raw)
+                     words=list(dict.fromkeys(words)), alternatives=alternatives, raw=raw, related=related,
+                     answer_type=answer_type, contrasts=_contrasts_asked(words))
 
     # -- ranking -----------------------------------------------------------------
 
@@ -318,19 +459,46 @@ class Index:
                 out[w] = max((self.idf(t) for t in subs), default=self.idf(w))
             if len(w) == 1:
                 out[w] *= 0.3  # "开", "带": one character says little
+            if w in query.answer_type:
+                out[w] *= ANSWER_TYPE_WEIGHT
         return out
 
     def hit(self, query: Query, word: str, text: str, partial: bool = True) -> float:
-        """1 when the text says the word (or a synonym of it); part of it for part of a long word."""
-        if word in text or any(a in text for a in query.alternatives.get(word, ())):
+        """1 when the text says the word (or a synonym of it); part of it for part of a long word,
+        or for a related word ("率" for "领队")."""
+        m = query.matcher(word)
+        if m.full.search(text):
             return 1.0
-        if "、" in text and word in text.replace("、", ""):  # "县、区" says "县区"
-            return 1.0
-        if len(word) >= 4 and partial:
-            subs = [t for t in tokenize(word) if len(t) >= 2 and t != word]
-            if subs:
-                return 0.5 * sum(1 for t in subs if t in text) / len(subs)
-        return 0.0
+        if ("、" in text or "(" in text) and m.full.search(_unpunctuated(text)):
+            return 1.0  # "县、区" says "县区", "区(市)县" says "区县"
+        out = 0.0
+        if partial and m.subs:
+            out = 0.5 * sum(1 for t in m.subs if t in text) / len(m.subs)
+        if m.related_long is not None and m.related_long.search(text):
+            out = max(out, RELATED_HIT)
+        elif m.related_short is not None and m.related_short.search(text):
+            out = max(out, RELATED_HIT_SHORT)
+        return out
+
+    def _context_hits(self, query: Query, word: str) -> dict[int, float]:
+        """`hit` of a word in every sentence's context, by position in `_sentence_ids`."""
+        m = query.matcher(word)
+        out: dict[int, float] = {}
+        if m.subs:
+            counts: Counter = Counter()
+            for t in m.subs:
+                counts.update(self._contexts.containing_str(t))
+            for pos, n in counts.items():
+                out[pos] = 0.5 * n / len(m.subs)
+        if m.related_short is not None:
+            for pos in self._contexts.containing(m.related_short):
+                out[pos] = max(out.get(pos, 0.0), RELATED_HIT_SHORT)
+        if m.related_long is not None:
+            for pos in self._contexts.containing(m.related_long):
+                out[pos] = max(out.get(pos, 0.0), RELATED_HIT)
+        for pos in self._contexts.containing(m.full) | self._contexts_plain.containing(m.full):
+            out[pos] = 1.0
+        return out
 
     def _rank_sentences(self, query: Query, qtoks: list[str]) -> list[Candidate]:
         scores, matched = self._bm25(qtoks)
@@ -342,10 +510,18 @@ class Index:
         key = max(known_words, key=lambda w: weights[w]) if known_words else ""
         # sub-words of a longer question word ("天府", "科技" of "天府科技云") are
         # matched when the longer one is
-        out = []
-        for i, unit in enumerate(self.units):
-            if unit.kind != "sentence":
-                continue
+        in_context = {w: self._context_hits(query, w) for w in weights}
+        memo: dict[tuple[str, str, bool], float] = {}
+
+        def said(w: str, text: str, partial: bool = True) -> float:  # texts many sentences share
+            k = (w, text, partial)
+            if k not in memo:
+                memo[k] = self.hit(query, w, text, partial)
+            return memo[k]
+
+        pre: list[Candidate] = []
+        for pos, i in enumerate(self._sentence_ids):
+            unit = self.units[i]
             base = scores.get(i, 0.0)
             if unit.passage_index >= 0 and pscores:
                 base += PASSAGE_WEIGHT * pscores[unit.passage_index]
@@ -356,10 +532,14 @@ class Index:
             # and a word the passage around it says (the meeting a sentence speaks of) counts half
             got = {}
             for w in weights:
-                h = self.hit(query, w, unit.context)
+                h = in_context[w].get(pos, 0.0)
                 if w in query.regions and w in unit.scope:
                     h = max(h, 0.7)
-                elif h < 1.0 and w in unit.passage_norm:
+                elif h < 1.0 and unit.frame and said(w, unit.frame) >= 1.0:
+                    h = max(h, FRAME_HIT)
+                elif h < 1.0 and unit.lead and said(w, unit.lead, False) >= 1.0:
+                    h = max(h, LEAD_HIT)
+                elif h < 1.0 and (w in unit.passage_norm or w in unit.title_norm):
                     h = max(h, 0.5)
                 got[w] = h
             cand.coverage = sum(weights[w] * got[w] for w in weights) / total
@@ -368,8 +548,31 @@ class Index:
                 cand.eligible = False
                 cand.why.append(f"does not speak of {key}")
             cand.score *= cand.coverage ** COVERAGE_POWER
+            pre.append(cand)
+        # the question's shape (place, figure, date...) is judged best first; once even the
+        # largest boost could not lift a sentence into the top ten, the rest are left out
+        pre.sort(key=lambda c: -c.score)
+        out: list[Candidate] = []
+        top: list[float] = []
+        for n, cand in enumerate(pre):
+            if n >= JUDGE_AT_LEAST and len(top) >= 10 and cand.score * MAX_FACTOR < top[9]:
+                break
             self._judge(query, qtoks, weights, cand)
             out.append(cand)
+            if cand.eligible:
+                top.append(cand.score)
+                top.sort(reverse=True)
+        # a heading is a title, not an answer, when a sentence of its passage says as much by itself
+        best_sentence: dict[int, float] = {}
+        for cand in out:
+            if not cand.unit.is_heading:
+                pid = cand.unit.passage_index
+                own = sum(weights[w] * self.hit(query, w, cand.unit.norm) for w in weights) / total
+                best_sentence[pid] = max(best_sentence.get(pid, 0.0), own)
+        for cand in out:
+            if cand.unit.is_heading and best_sentence.get(cand.unit.passage_index, -1.0) >= cand.coverage:
+                cand.score *= HEADING_DEMOTE
+                cand.why.append(f"a heading; a sentence under it says as much ×{HEADING_DEMOTE}")
         return out
 
     def _judge(self, query: Query, qtoks: list[str], weights: dict[str, float], cand: Candidate) -> None:
@@ -390,11 +593,19 @@ class Index:
                 cand.why.append(f"not about {'/'.join(query.regions)}")
         # figures the question names (a year, an edition, "前50") must be there: an edition
         # or a year anywhere in the passage (or the report's title), anything else in the sentence
-        wide = unit.context + " " + unit.passage_norm + " " + normalize(unit.title)
+        wide = unit.context + " " + unit.passage_norm + " " + unit.title_norm
         missing = []
         for n in query.numbers:
-            if re.search(rf"第{re.escape(n)}[届批期]", query.normalized):
+            edition = rf"(第{re.escape(n)}{'|首' if n == '1' else ''})届"
+            if re.search(edition, query.normalized):
+                # the sentence's own edition, else the one its section speaks of, else its passage's
+                own = _editions(unit.norm) or _editions(unit.frame)
+                ok = n in own if own else bool(re.search(edition, unit.context + " " + unit.passage_norm))
+            elif re.search(rf"第{re.escape(n)}[批期]", query.normalized):
                 ok = bool(re.search(rf"第{re.escape(n)}[届批期]", unit.context + " " + unit.passage_norm))
+            elif re.search(rf"(?<![\d.]){re.escape(n)}大", query.normalized):
+                # "七大以来": the congress a review is about is named in its title
+                ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}大", wide))
             elif re.search(rf"(?<![\d.]){re.escape(n)}年", query.normalized) and len(n) == 4:
                 ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", wide))
             else:
@@ -417,7 +628,7 @@ class Index:
             wants_day = bool(_DAY_Q.search(query.normalized))
             wants_year = bool(_YEAR_Q.search(query.normalized))
             if wants_year:
-                if re.search(r"20\d{2}年", unit.text):
+                if _A_YEAR.search(unit.text):
                     factor *= 1.3
                     cand.why.append("has a year ×1.3")
                 else:
@@ -435,14 +646,30 @@ class Index:
             if unit.names:
                 factor *= 1.5
                 cand.why.append(f"names {','.join(unit.names[:3])} ×1.5")
+            elif _AGENT_Q.search(query.normalized) and _AGENT.search(unit.text):
+                cand.why.append("names who did it (a body, not a person)")
             else:
                 cand.eligible = False
                 cand.why.append("names nobody")
         elif query.qtype == "where":
-            if _HELD_AT.search(unit.text):
+            kind = _PLACE_KIND_Q.search(query.normalized)
+            if kind:
+                suffixes = _PLACE_KINDS.get(kind.group(1), kind.group(1)[-1])
+                named = [m.group(0) for m in re.finditer(rf"[\u4e00-\u9fff]{{2,6}}?(?:{suffixes})", unit.text)
+                         if m.group(0) not in query.normalized]
+                if kind.group(1) in ("城市", "市", "县", "区"):
+                    named += [r for r in regions_in(unit.text) if r not in query.regions]
+                if named:
+                    factor *= 1.5 * (1.3 if _HELD_AT.search(unit.text) else 1.0)
+                    cand.why.append(f"names a {kind.group(1)} ({named[0]}) ×1.5")
+                else:
+                    cand.eligible = False
+                    cand.why.append(f"names no other {kind.group(1)}")
+            elif _HELD_AT.search(unit.text):
                 factor *= 2.0
                 cand.why.append("says where it was held ×2")
-            elif _AT_PLACE.search(unit.text) or any(f"在{r}" in unit.text for r in REGIONS):
+            elif not _HELD_Q.search(query.normalized) and (
+                    _AT_PLACE.search(unit.text) or any(f"在{r}" in unit.text for r in REGIONS)):
                 cand.why.append("names a place")
             else:
                 cand.eligible = False
@@ -451,6 +678,25 @@ class Index:
             if not _PROCEDURE.search(unit.text):
                 cand.eligible = False
                 cand.why.append("the reports tell no procedure")
+        elif query.qtype == "rank":
+            if _RANK.search(unit.text):
+                factor *= 1.3
+                cand.why.append("says a rank ×1.3")
+            else:
+                cand.eligible = False
+                cand.why.append("says no rank")
+        elif query.qtype == "contact":
+            if not _CONTACT.search(unit.text):
+                cand.eligible = False
+                cand.why.append("gives no phone number or address")
+        org_title = _ORG_TITLE_Q.search(query.normalized)
+        if org_title and query.qtype == "who" and not re.search(rf"科协[^，,。；;]{{0,10}}{org_title.group(1)}", unit.text):
+            cand.eligible = False
+            cand.why.append(f"names no {org_title.group(0)}")
+        clash = self._event_clash(query, unit) or _contrast_clash(query.contrasts, unit.norm)
+        if clash:
+            cand.eligible = False
+            cand.why.append(clash)
         level_clash = _level_clash(query.raw, unit.text) or _title_clash(query.normalized, unit.text)
         if level_clash:
             cand.eligible = False
@@ -474,11 +720,15 @@ class Index:
         w = {t: weights[t] * (2.0 if any(t in f or f in t for f in query.focus) else 1.0) for t in content}
         total = sum(w.values()) or 1.0
         best, best_cov = None, 0.0
-        for fig in unit.figures:
+        for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
                 continue
-            label, clause = normalize(fig.label), normalize(fig.clause)
-            before = normalize(_previous_clause(unit.text, fig))
+            label, clause, before = unit.figure_texts[k]
+            if query.contrasts and _contrast_clash(query.contrasts,
+                                                   label if _contrast_clash(query.contrasts, clause) else clause):
+                continue  # "国家级奖项18个、省级奖项100余个": the 省级 figure does not answer 国家级
+            if query.regions and _other_place(query.regions, clause):
+                continue  # "在成都举行,绵阳遴选出的…20个": the figure is 绵阳's
             before_weight = 0.8 if len(re.sub(r"[^\u4e00-\u9fff]", "", label)) <= 2 else 0.2
             cov = 0.0
             for t, v in w.items():
@@ -486,16 +736,34 @@ class Index:
                 cov += v * max(self.hit(query, t, label, partial), 0.4 * self.hit(query, t, clause, partial),
                                before_weight * self.hit(query, t, before, partial))
             cov /= total
+            if query.unit_class in ("items", "times") and fig.unit_class != query.unit_class:
+                cov *= CROSS_KIND  # "多少家企业" is best answered by a figure in 家, then by one in 次
             # the thing counted ("多少个学会") must be named by the figure or its clause
-            focus = [t for t in w if t in query.focus] if query.counted else []
-            if focus and not any(max(self.hit(query, t, label, False), self.hit(query, t, clause, False),
-                                     before_weight * self.hit(query, t, before, False)) > 0 for t in focus):
+            # ("县市区科协换届": 县市区 is enough, "指导7个县市区成功换届"), and every noun of it
+            # must be in the sentence ("外国专家", "外籍院士", "市级学会" narrow what is counted)
+            counted = [t for t in query.focus[:1] + query.modifiers if t in w] if query.counted else []
+            if counted and (
+                    max(max(self.hit(query, t, label, False), self.hit(query, t, clause, False),
+                            before_weight * self.hit(query, t, before, False)) for t in counted) < 0.5
+                    or any(self.hit(query, t, unit.norm) < 0.5 for t in counted)):
                 continue
             if best is None or cov > best_cov:
                 best, best_cov = fig, cov
         if best is not None and best_cov <= 0 and content:
             return None, 0.0
         return best, best_cov
+
+    def _event_clash(self, query: Query, unit: Unit) -> str:
+        """The question names an event, the sentence (not its section) names another and not it."""
+        events = [w for w in query.words if (len(w) >= 4 and _EVENT_WORD.search(w)) or _CONGRESS.fullmatch(w)]
+        if not events:
+            return ""
+        theirs = [m.group(0) for m in _EVENT_IN_TEXT.finditer(unit.norm)]
+        for event in events:
+            if theirs and self.hit(query, event, unit.context, partial=False) < RELATED_HIT:
+                if not any(event in t or t in event for t in theirs):
+                    return f"about {theirs[0]}, not {event}"
+        return ""
 
     def _rank_faqs(self, query: Query, qtoks: list[str]) -> list[Candidate]:
         """Staff answers, matched question to question in both directions."""
@@ -517,19 +785,124 @@ class Index:
         return out
 
 
-def _focus(normalized: str) -> tuple[list[str], bool]:
+class _Concat:
+    """Texts joined into one string, with where each starts: find a word in all of them at once."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.starts: list[int] = []
+        parts, pos = [], 0
+        for t in texts:
+            self.starts.append(pos)
+            parts.append(t)
+            pos += len(t) + 1
+        self.text = "\x00".join(parts)
+
+    def containing(self, pattern: re.Pattern[str]) -> set[int]:
+        """Positions (in the list given) of the texts the pattern occurs in."""
+        return {bisect.bisect_right(self.starts, m.start()) - 1 for m in pattern.finditer(self.text)}
+
+    def containing_str(self, word: str) -> set[int]:
+        out, text, find = set(), self.text, self.text.find
+        pos = find(word)
+        while pos >= 0:
+            out.add(bisect.bisect_right(self.starts, pos) - 1)
+            pos = find(word, pos + 1)
+        return out
+
+
+@functools.lru_cache(maxsize=8192)
+def _unpunctuated(text: str) -> str:
+    return _PAREN.sub("", text.replace("、", ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _subwords(word: str) -> tuple[str, ...]:
+    """jieba's search-mode parts of a question word, remembered: the same words come back."""
+    return tuple(tokenize(word))
+
+
+@functools.lru_cache(maxsize=4096)
+def _pos_of(word: str) -> str:
+    """jieba's part of speech of a word's first part ("去评" -> "v")."""
+    tags = pos_cut(word)
+    return tags[0][1] if tags else ""
+
+
+def _unglue(m: re.Match[str], corpus: str) -> str:
+    """"多少台全媒体" -> "多少台 全媒体", but "多少村民" stays: 村民 is a word the reports use
+    ("多少人种食用菌" is split: the reports never say 人种)."""
+    after = m.string[m.end():m.end() + 1]
+    if len(m.group(2)) == 1 and m.group(2) + after in corpus and general_word_freq(m.group(2) + after) >= 50:
+        return m.group(0)
+    return m.group(1) + m.group(2) + " "
+
+
+def _editions(text: str) -> set[str]:
+    """Editions a normalised text names: "第3届" -> "3", "首届" -> "1"."""
+    return {"1" if m.group(0).startswith("首") else m.group(0)[1:-1] for m in _EDITION.finditer(text)}
+
+
+def _focus(normalized: str) -> tuple[list[str], bool, list[str]]:
     """The words right next to the question word: "受益群众多少" -> 受益, 群众."""
     words = cut(normalized)
     idx = next((i for i, w in enumerate(words) if _QUESTION_WORD.search(w)), None)
     if idx is None:
-        return [], False
+        return [], False, []
     def useful(w: str) -> bool:
         return is_token(w) and not _QUESTION_WORD.search(w) and not (len(w) == 1 and w in _MEASURE_WORDS)
 
-    # "多少个学会": what follows names the thing counted; "受益群众多少": what precedes
-    after = [w for w in words[idx + 1:] if useful(w) and len(w) >= 2 and not w.isdigit()][:1]
+    # "多少个学会": what follows names the thing counted; "受益群众多少": what precedes;
+    # "多少人去评…": a verb after it counts nothing. Of "多少个市级学会" the head, 学会, is
+    # what is counted (市级 only narrows it), and a verb right after it ("项目签约") says which
+    after: list[str] = []
+    verb: list[str] = []
+    rest = words[idx + 1:]
+    for n, w in enumerate(rest):
+        if not after and (w == "是" or (len(w) == 1 and w in _MEASURE_WORDS)):
+            continue  # "多少名外国专家", "有几个是外籍院士"
+        if after and w == "的":
+            continue  # "多少项政府部门的项目": 项目 is the head
+        if not useful(w) or len(w) < 2 or w.isdigit():
+            break
+        last = not any(useful(x) and len(x) >= 2 for x in rest[n + 1:])
+        if _pos_of(w).startswith(("v", "p", "d", "c", "u")) and not (not after and last):
+            verb = [w] if after and _pos_of(w).startswith("v") else []
+            break  # ("多少提案": a noun jieba tags as a verb, the last word of the question)
+        after.append(w)
+        if len(after) == 3:
+            break
+    if after:
+        return after[-1:] + after[:-1] + verb, True, after[:-1]
     before = [w for w in words[max(0, idx - 3):idx] if useful(w) and w not in REGIONS and len(w) >= 2][-2:]
-    return (after, True) if after else (before, False)
+    return before, False, []
+
+
+def _contrasts_asked(words: list[str]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """The members of each set of exclusive words the question asks for."""
+    out = []
+    for group in _CONTRASTS:
+        asked = tuple(w for w in group if any(w in q for q in words))
+        if asked:
+            out.append((asked, group))
+    return out
+
+
+def _contrast_clash(contrasts: list[tuple[tuple[str, ...], tuple[str, ...]]], text: str) -> str:
+    """The question asks for one of a set of exclusive words, the text says another and not it."""
+    for asked, group in contrasts:
+        if not any(a in text for a in asked):
+            other = next((w for w in group if w not in asked and w in text), None)
+            if other:
+                return f"says {other}, not {asked[0]}"
+    return ""
+
+
+def _other_place(regions: list[str], clause: str) -> bool:
+    """A clause that names places, none of them the question's, inside it or around it: its figure is theirs."""
+    named = regions_in(clause)
+    if not named:
+        return False
+    return not any(r == n or r in ancestors(n) or n in ancestors(r) for r in regions for n in named)
 
 
 def _level_clash(question: str, text: str) -> str:
@@ -561,7 +934,7 @@ def _phrase_pairs(query: Query, context: str) -> int:
 
 
 def _region_match(regions: list[str], unit: Unit) -> str:
-    scope = set(unit.scope) | set(regions_in(unit.text))
+    scope = unit.places
     if any(r in scope for r in regions):
         return "exact"
     if any(any(r in ancestors(s) for s in scope) for r in regions):
@@ -582,6 +955,12 @@ def _compatible(query: Query, fig: Figure) -> bool:
         return False
     if query.unit_class == "duration":
         return kind == "year" or fig.unit.endswith(("天", "小时", "个月", "周"))
+    if query.unit_class == "count":
+        return kind in ("items", "person", "group", "household", "times")
+    if query.unit_class == "items":
+        return kind in ("items", "times")  # "走访了多少家企业": 走访全市企业2600余次
+    if query.unit_class == "times":
+        return kind in ("times", "edition", "items")  # "大赛办过几次": 5届; "解决了几次难题": 97项
     if query.unit_class:
         return kind == query.unit_class
     return kind not in ("year",)
@@ -605,7 +984,14 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
         doc_scope = tuple(regions_in(doc.region))
         seen_headings: set[str] = set()
         label = doc.date_label()
+        title_norm = normalize(doc.title)
+        prev_heading: str | None = None
+        frame = ""  # the last edition named in this section, up to the current sentence
         for passage, place in zip(rows, places):
+            if passage.heading != prev_heading:  # a new section starts from what its heading names
+                prev_heading = passage.heading
+                frame = _last_edition(normalize(passage.heading.replace(HEADING_JOIN, " ")))
+                lead = normalize(next(iter(split_sentences(passage.text)), ""))
             if not passage.enabled:
                 continue
             scope = tuple(dict.fromkeys([place, *ancestors(place), *doc_scope]))
@@ -621,8 +1007,12 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
             texts = [(h, True) for h in passage.heading.split(HEADING_JOIN) if h and h not in seen_headings]
             seen_headings.update(h for h, _ in texts)
             texts += [(s, False) for s in split_sentences(passage.text)]
+            captions = [(h, _caption_names(h)) for h in passage.heading.split(HEADING_JOIN) if len(h) <= 12]
+            caption = next((h for h, names in captions if names), "")
+            caption_names = [n for _, names in captions for n in names]
             for sent, is_heading in texts:
                 norm = normalize(sent)
+                frame = _last_edition(norm) or frame
                 toks = tokenize(norm)
                 if not toks:
                     continue
@@ -630,6 +1020,7 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
                 if not is_heading:
                     for t in heading_toks:  # the heading says what the sentence is about
                         counter.setdefault(t, 1)
+                own_names = person_names(sent)
                 figs = [f for f in figures(sent)
                         if (sent, f.value, ("第" if f.ordinal else "") + f.unit) in enabled_figures]
                 units.append(Unit(
@@ -640,8 +1031,15 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
                         [*regions_in(sent), *scope])),
                     norm=norm, context=norm + " " + ("" if is_heading else heading_norm),
                     passage_norm=passage_norm + " " + heading_norm,
-                    figures=figs, passage_index=pidx, names=person_names(sent),
+                    figures=figs, passage_index=pidx,
+                    names=own_names or ([] if is_heading else caption_names),
+                    caption="" if is_heading or own_names else caption,
+                    is_heading=is_heading, frame=frame, title_norm=title_norm, lead=lead,
                 ))
+                unit = units[-1]
+                unit.places = frozenset(unit.scope) | frozenset(regions_in(unit.text))
+                unit.figure_texts = [(normalize(f.label), normalize(f.clause), normalize(_previous_clause(sent, f)))
+                                     for f in figs]
     for faq in session.execute(select(Faq).where(Faq.enabled.is_(True)).order_by(Faq.id)).scalars():
         questions = [faq.question, *(faq.alt_questions or [])]
         norm = " ".join(normalize(strip_fillers(normalize(q))) for q in questions)
@@ -655,6 +1053,21 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
                           date_label=f"{when.year}年{when.month}月" if when else "",
                           published_at=when.date() if when else None))
     return units, passages
+
+
+def _last_edition(norm: str) -> str:
+    """The last edition a normalised text names, with the event after it: "第3届天府科技云服务大会"."""
+    found = list(re.finditer(rf"{_EDITION.pattern}[^,，。;；:：、]{{0,16}}", norm))
+    return found[-1].group(0) if found else ""
+
+
+def _caption_names(heading: str) -> list[str]:
+    """The person a photo caption starts with ("范国滨院士" over "为…颁奖")."""
+    names = person_names(heading)
+    if names:
+        return names
+    m = re.match(r"^([\u4e00-\u9fff]{2,3})(院士|教授|博士|主席|书记)$", heading.strip())
+    return [m.group(1)] if m else []
 
 
 def _enabled_figures(facts: list[Fact]) -> set[tuple[str, str, str]]:

@@ -29,7 +29,8 @@ _UNITS = {"十": 10, "百": 100, "千": 1000}
 _MEASURE = "家个场次届项人名条所年月日期位篇部种批支座处件万亿天周回户元成"
 _NUM_RUN = re.compile(rf"[零〇一二两三四五六七八九十百千]{{2,}}|(?<![哪这那每同单唯统])[一二两三四五六七八九十](?=[{_MEASURE}])")
 # Idioms and names that look like numbers but are words.
-_NOT_NUMBERS = ("千方百计", "一一", "一五一十", "三三两两", "十全十美", "百花齐放", "千千万万", "一二三")
+_NOT_NUMBERS = ("千方百计", "一一", "一五一十", "三三两两", "十全十美", "百花齐放", "千千万万", "一二三",
+                "几十", "几百", "几千", "几万", "上一届", "上一年", "下一届")  # "几十次吗": a question, not a figure
 
 # Filler a citizen adds that carries no meaning for search.
 _FILLERS = re.compile(
@@ -50,8 +51,61 @@ STOPWORDS = frozenset(
     究竟 大概 大约 左右 是不是 有没有 是否 没有 知道 一些 这些 那些 现在 目前 已经 都是 搞 弄 整 干 过去 跟
     个人次 请教 咨询 具体 情况 方面 相关 以及 还是 或者 然后 那么 这么 这样 那样 么样 一个 啊啊 么么
     哪几 哪几个 几名 多少个 多少人 几人 年 市 县 区 省 月 日 号 里面 属于 有关 关于 哪一 哪一个 哪一年 去 来 呀 哎 名字 叫 叫什么 姓名 哪位 什么样 时候 百分 百分之 百分比
+    为什么 次数 个数 哪几天 哪家 哪所 哪种 哪两个 哪几家 哪一家 咋样 啥样 几天 多少天
+    以前 之前 原来 曾经 当时 那时 以往 从前 没 了没 没呢
     """.split()
 )
+
+# Everyday words and the report words that say the same thing. Citizens ask
+# "谁领队", the report writes "率"; "被授予什么称号", the report "表彰为". General
+# Chinese, not a list per question: a question word that is in one family may be
+# met by any other member of it (partly: a related word is weaker evidence than
+# the word itself, see kb.search.RELATED_HIT).
+RELATED_FAMILIES: tuple[tuple[str, ...], ...] = (
+    ("举办", "举行", "召开", "开展", "组织", "承办", "主办", "办", "搞", "开", "办了"),
+    ("评为", "表彰为", "授予", "获评", "荣获", "评选为", "命名为", "被评", "表彰", "表扬", "评上"),
+    ("称号", "荣誉", "殊荣", "荣誉称号"),
+    ("率", "带队", "领队", "带领", "率队", "领着", "带着"),
+    ("参加", "参与", "出席", "参会", "到会", "参赛"),
+    ("建立", "建成", "创建", "新建", "设立", "成立", "建设", "创办", "组建", "开设", "建", "建了"),
+    ("邀请", "请", "聘请", "请来", "引进", "引入"),
+    ("推荐", "举荐", "推选", "选派", "选送"),
+    ("获得", "获", "斩获", "取得", "荣获", "赢得", "拿到", "拿了", "得到", "拿"),
+    ("遴选", "选出", "评选", "选拔", "挑选", "精选", "征集", "选了", "选"),
+    ("投资", "投入", "出资"),
+    ("携", "携带", "带去", "带了", "带来"),
+    ("捐", "捐助", "捐赠", "捐款", "捐了"),
+    ("培训", "培养", "授课", "讲座", "辅导"),
+    ("调研", "考察", "走访", "参观", "交流", "视察"),
+    ("发布", "推出", "上传", "公布", "推送", "发了", "发"),
+    ("签订", "签署", "签约", "签了", "签"),
+    ("开通", "开设", "上线"),
+    ("受益", "惠及"),
+    ("接待", "接纳"),
+    ("演出", "表演", "上演", "演了", "演"),
+    ("讲话", "发言", "致辞", "强调", "指出", "表示"),
+    ("群众", "居民", "市民", "村民", "老百姓", "公众"),
+    ("企业", "公司"),
+    ("比例", "占比", "比率", "百分比"),
+    ("资金", "经费", "金额", "钱"),
+    ("比赛", "竞赛", "大赛", "赛事"),
+    ("考核", "考评", "测评", "评价"),
+    ("排名", "位居", "位于", "排进", "进入", "进了", "排"),
+    ("注册", "登记", "入驻"),
+    ("带动", "帮助", "促成"),
+    ("增长", "提高", "提升", "增加", "涨", "多了"),
+    ("上届", "上一届", "去年", "上年"),
+)
+_RELATED: dict[str, tuple[str, ...]] = {}
+for _family in RELATED_FAMILIES:
+    for _word in _family:
+        _RELATED[_word] = tuple(dict.fromkeys((*_RELATED.get(_word, ()), *(w for w in _family if w != _word))))
+
+
+def related_words(word: str) -> tuple[str, ...]:
+    """Words that may stand for `word` in a report ("领队" -> 率, 带队, 带领 …)."""
+    return _RELATED.get(word, ())
+
 
 _jieba_lock = threading.Lock()
 _loaded_terms: set[str] = set()
@@ -189,10 +243,15 @@ _TITLED_NAME = re.compile(
 )
 
 
+_FOREIGN_NAME = re.compile(r"(?:得主|教授|博士|院士|专家|学者|主席|^|[，,、“\s])([\u4e00-\u9fff]{2,4}·[\u4e00-\u9fff]{2,4}?)"
+                           r"(?=等|、|，|,|。|在|来|到|的|先生|女士|教授|$)")
+
+
 def person_names(text: str) -> list[str]:
     """Names of people in a sentence: a name after a title ("主席李艳华") or before what they did."""
     words = pos_cut(text)
     out = [m.group(2) for m in _TITLED_NAME.finditer(text)]
+    out += _FOREIGN_NAME.findall(text)  # "罗伯特·胡贝尔"
     for i, (word, flag) in enumerate(words):
         if flag != "nr" or not 2 <= len(word) <= 4 or general_word_freq(word) >= 50:
             continue  # "青少年", "北斗": words of the dictionary, not names
@@ -248,10 +307,15 @@ def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
             done = False
             for n in range(min(6, len(run) - i), 1, -1):
                 span = run[i:i + n]
-                if (span in known or span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS
-                        or any(covered[i:i + n])):
+                if span in known or span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS:
                     continue
                 term = vocabulary.get(pinyin_key(span))
+                # characters of a word the reports use stay as they are ("党建强会农技协" is no
+                # typo), unless a long term of the knowledge base sounds exactly like the span and
+                # differs in a character or two: "高效科协" -> 高校科协, though 高效 is a word
+                if term and any(covered[i:i + n]) and not (
+                        n >= 4 and len(term) == n and 1 <= sum(1 for j in range(n) if term[j] != span[j]) <= 2):
+                    continue
                 if term and term != span and general_word_freq(span) < common_freq:
                     mended += term
                     fixes.append((span, term))

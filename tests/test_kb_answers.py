@@ -130,6 +130,66 @@ def test_who_now_is_the_newest_report(session):
     assert "王久华" in result.reply  # the older report's name, mentioned as older
 
 
+@pytest.mark.parametrize("question, figure", [
+    # the fact's sentence does not name the edition; its section (heading or an earlier sentence) does
+    ("第三届天府科技云服务大会上绵阳展区集中展示了几天", "2天"),
+    ("第三届天府科技云大会上涪江流域现场对接了几个供需项目", "10个"),
+])
+def test_a_sentence_speaks_of_the_edition_its_section_names(session, question, figure):
+    result = ask(session, question)
+    assert result.answered, result.reason
+    assert figure in result.reply.split("（来源：")[0] and NEWS_2024 in result.reply
+    # the same question about an edition the reports do not cover gets an honest no
+    assert not ask(session, question.replace("第三届", "第四届")).answered
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("蒲江县谁领队去新津区考察科普基地", "李建康"),  # the report says 率, not 领队 or 考察
+    ("书台村被省委省政府授予了什么称号", "四川省乡村振兴示范村"),  # the report says 表彰为
+    ("成都铺了多少台全媒体科普阅览室", "520余台"),  # "多少台全媒体": the measure word is not part of a word
+    ("成都有多少个区县开通了科普微信公众号", "20个"),  # the report writes 区(市)县
+    ("成都天府科技云注册用户在全省排第几", "全省第一"),  # a rank, not a figure
+    ("涪江流域典型案例代表是谁颁的奖", "范国滨"),  # named by the photo caption over the sentence
+])
+def test_paraphrases_and_implied_words_are_answered(session, question, expected):
+    result = ask(session, question)
+    assert result.answered, result.reason
+    assert expected in result.reply.split("（来源：")[0]
+
+
+def test_a_homophone_typo_next_to_a_known_word_is_mended(session):
+    result = ask(session, "成都高效科协有多少家")  # 高效 is a word of the reports, 高效科协 is not
+    assert result.query is not None and ("高效科协", "高校科协") in result.query.fixes
+    assert result.answered and "19家" in result.reply
+
+
+@pytest.mark.parametrize("question", [
+    "绵阳专家工作站里国家级的有几家",  # the report gives 省级 ones only
+    "济宁信息学竞赛一等奖有多少个",  # the 一等奖 figure is the 青少年科创大赛's
+    "绵阳五年来邀请了多少名外国专家",  # 1000余名专家, none said to be foreign
+    "济宁疫情心理援助热线电话是多少",  # a phone number is never answered with a count
+    "第三届天府科技云服务大会成都带了多少个项目",  # the 20 projects are 绵阳's, held in 成都
+])
+def test_near_misses_that_share_most_words_with_a_sentence_are_not_answered(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
+
+
+def test_warm_up_builds_the_index_without_writing(kb_url):
+    from kb.search import get_index
+
+    s = Session(bind=get_engine(kb_url), future=True)
+    try:
+        before = s.execute(select(func.count()).select_from(Unanswered)).scalar()
+        assert kb_answer.warm_up(kb_url) > 0
+        index = get_index(s)
+        assert get_index(s) is index  # cached: the next question does not build it again
+        assert s.execute(select(func.count()).select_from(Unanswered)).scalar() == before
+    finally:
+        s.rollback()
+        s.close()
+
+
 def test_the_answer_candidates_explain_themselves(session):
     result = ask(session, "成都有多少家高校科协")
     top = result.candidates[0]
@@ -150,11 +210,12 @@ def test_eval_answer_quality_stays_above_the_floor(kb_url):
         session.rollback()
         session.close()
     m = evaluate.metrics(outcomes)
-    # measured: answer accuracy 80.4%, abstention accuracy 84.6%, hit@1 92.8%, median reply 62
-    assert m["answer_accuracy"] >= 0.78, evaluate.format_metrics("test", m)
-    assert m["abstention_accuracy"] >= 0.82, evaluate.format_metrics("test", m)
-    assert m["hit@1"] >= 0.90, evaluate.format_metrics("test", m)
-    assert m["wrong_answers"] <= 0.06, evaluate.format_metrics("test", m)
+    # measured (round 2): answer accuracy 85.5%, abstention accuracy 86.2%, hit@1 95.7%,
+    # wrong answers 2.1%, median reply 63
+    assert m["answer_accuracy"] >= 0.83, evaluate.format_metrics("test", m)
+    assert m["abstention_accuracy"] >= 0.84, evaluate.format_metrics("test", m)
+    assert m["hit@1"] >= 0.93, evaluate.format_metrics("test", m)
+    assert m["wrong_answers"] <= 0.04, evaluate.format_metrics("test", m)
     assert m["median_reply_chars"] < 120
 
 
