@@ -782,7 +782,12 @@ class Index:
             score = coverage * sum(weights[t] for t in hit)
             out.append(Candidate(unit=unit, score=score, coverage=coverage, matched=hit, bm25=score,
                                  why=[f"staff answer: question matched {forward:.2f}, its words found {backward:.2f}"]))
-        return out
+        best: dict[int | None, Candidate] = {}  # the best-matching wording of each staff answer
+        for c in out:
+            if c.unit.faq_id not in best or (c.coverage, c.score) > (best[c.unit.faq_id].coverage,
+                                                                     best[c.unit.faq_id].score):
+                best[c.unit.faq_id] = c
+        return list(best.values())
 
 
 class _Concat:
@@ -1041,17 +1046,19 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
                 unit.figure_texts = [(normalize(f.label), normalize(f.clause), normalize(_previous_clause(sent, f)))
                                      for f in figs]
     for faq in session.execute(select(Faq).where(Faq.enabled.is_(True)).order_by(Faq.id)).scalars():
-        questions = [faq.question, *(faq.alt_questions or [])]
-        norm = " ".join(normalize(strip_fillers(normalize(q))) for q in questions)
-        toks = tokenize(norm)
-        if not toks:
-            continue
         when = faq.updated_at or faq.created_at
-        units.append(Unit(kind="faq", text=faq.answer, tokens=Counter(toks), length=len(toks),
-                          faq_id=faq.id, question=faq.question, norm=norm, context=norm,
-                          answer=faq.answer, title="科协工作人员解答",
-                          date_label=f"{when.year}年{when.month}月" if when else "",
-                          published_at=when.date() if when else None))
+        # one unit per wording: an alternative question in other words must not dilute the
+        # main question's match (a citizen asks one of them, never all at once)
+        for question in dict.fromkeys([faq.question, *(faq.alt_questions or [])]):
+            norm = normalize(strip_fillers(normalize(question)))
+            toks = tokenize(norm)
+            if not toks:
+                continue
+            units.append(Unit(kind="faq", text=faq.answer, tokens=Counter(toks), length=len(toks),
+                              faq_id=faq.id, question=question, norm=norm, context=norm,
+                              answer=faq.answer, title="科协工作人员解答",
+                              date_label=f"{when.year}年{when.month}月" if when else "",
+                              published_at=when.date() if when else None))
     return units, passages
 
 

@@ -152,6 +152,18 @@ def test_staff_answers_come_first_and_are_live_at_once(empty_url):
         assert other.answered and "12万余人" in other.reply
 
 
+def test_an_alternative_wording_does_not_hide_the_main_question(empty_url):
+    with session_scope(empty_url) as session:
+        build_corpus(session)
+        knowledge.create_faq(session, question="科协的办公地址在哪里", alt_questions=["到哪里找科协工作人员",
+                                                                                  "科协在哪办公"],
+                             answer="请在公众号菜单“联系我们”查看办公地址。")
+    with session_scope(empty_url) as session:
+        for question in ("科协的办公地址在哪里", "到哪里找科协工作人员", "科协在哪办公"):
+            result = kb_answer.answer(session, question, record_unanswered=False)
+            assert result.answered and result.reply.startswith("请在公众号菜单"), question
+
+
 def _run_bot(args: list[str], url: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DATABASE_URL": url}
     return subprocess.run([str(BOT), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
