@@ -1,4 +1,4 @@
-"""The one place actions get a database session from."""
+"""The one place actions get their settings and a database session from."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -7,13 +7,18 @@ from typing import Iterator
 
 from sqlalchemy.orm import Session
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from kb.db import session_scope
 
 
 @lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Read once, when the action server first needs it."""
+    return load_settings(generate_secrets=False)
+
+
 def database_url() -> str:
-    return load_settings(generate_secrets=False).database_url
+    return settings().database_url
 
 
 @contextmanager
