@@ -87,7 +87,7 @@ def test_api_ask_rejects_bad_input(stack):
     ("你是机器人吗", "bot_challenge", "自动回复"),
     ("我要找人工客服", "human_handoff", "工作人员"),
     ("今天天气怎么样", "out_of_scope", "帮不上"),
-    ("订阅科普活动提醒", "subscribe", "订阅成功"),
+    ("订阅科普活动提醒", "subscribe", "已为您订阅"),
     ("取消订阅", "unsubscribe", "订阅"),
 ])
 def test_each_conversation_intent_has_a_sensible_reply(stack, text, intent, must_contain):

@@ -20,7 +20,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "i
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # closed before other packages run: its loop must not outlive them
 def browser() -> Iterator:
     if not CHROMIUM.exists() and not shutil.which("chromium"):
         pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
