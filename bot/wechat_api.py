@@ -14,6 +14,7 @@ from typing import Any, Callable, TypeVar
 
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
 from bot.config import Settings
@@ -82,13 +83,52 @@ class AccountClient(WeChatClient):
             return fn(*args, **kwargs)
 
 
+class SharedTokenStorage(SessionStorage):
+    """The token in Redis, shared by every process; in this process's memory while Redis is down.
+
+    Without Redis each process fetches its own token, which invalidates the others' after
+    a few minutes; that costs a retry (TOKEN_ERRORS), not a lost message.
+    """
+
+    def __init__(self, redis_storage: SessionStorage) -> None:
+        self.redis = redis_storage
+        self.memory = MemoryStorage()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        from redis.exceptions import RedisError
+
+        try:
+            return self.redis.get(key, default)
+        except RedisError as exc:
+            log.warning("Redis unavailable for the access token (%s); using this process's copy", exc)
+            return self.memory.get(key, default)
+
+    def set(self, key: str, value: Any, ttl: int | None = None) -> None:
+        from redis.exceptions import RedisError
+
+        self.memory.set(key, value, ttl)
+        try:
+            self.redis.set(key, value, ttl)
+        except RedisError as exc:
+            log.warning("Redis unavailable for the access token (%s); kept in this process", exc)
+
+    def delete(self, key: str) -> None:
+        from redis.exceptions import RedisError
+
+        self.memory.delete(key)
+        try:
+            self.redis.delete(key)
+        except RedisError as exc:
+            log.warning("Redis unavailable for the access token (%s)", exc)
+
+
 def token_storage(settings: Settings) -> Any:
     if settings.redis_url:
         import redis
         from wechatpy.session.redisstorage import RedisStorage
 
-        return RedisStorage(redis.Redis.from_url(settings.redis_url, socket_timeout=2.0),
-                            prefix=f"{getattr(settings, 'redis_prefix', 'kexie')}:wechat")
+        return SharedTokenStorage(RedisStorage(redis.Redis.from_url(settings.redis_url, socket_timeout=2.0),
+                                               prefix=f"{getattr(settings, 'redis_prefix', 'kexie')}:wechat"))
     return MemoryStorage()
 
 

@@ -165,3 +165,18 @@ def test_access_token_is_fetched_once_and_shared_through_redis(prefix):
         sent = [c.body["text"]["content"] for c in api.calls_to("/cgi-bin/message/custom/send")
                 if c.params.get("access_token") == api.current_token]
         assert sent[-2:] == ["三", "四"]
+
+
+def test_access_token_with_redis_down_is_kept_in_this_process(caplog):
+    from tests.conftest import free_port
+
+    with FakeWeChatAPI() as api:
+        env = {"WECHAT_APPID": api.appid, "WECHAT_SECRET": api.secret, "WECHAT_API_BASE_URL": api.base_url,
+               "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}  # nothing listens there
+        settings = load_settings(env, generate_secrets=False)
+        client = make_client(settings, token_storage(settings))
+        client.call(client.message.send_text, "o_a", "一")
+        client.call(client.message.send_text, "o_a", "二")
+        assert len(api.calls_to("/cgi-bin/token")) == 1
+        assert [c.body["text"]["content"] for c in api.calls_to("/cgi-bin/message/custom/send")] == ["一", "二"]
+    assert "Redis unavailable for the access token" in caplog.text
