@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb import extract
-from kb.db import bump_kb_version
+from kb.db import bump_kb_version, get_setting, set_setting
 from kb.models import Document, Edit, Event, Fact, Passage, Synonym, as_dict
 from kb.text import SENTENCE_END, normalize, split_sentences, tokenize
 
@@ -200,11 +200,13 @@ def import_document(
     date_approx: bool = False,
     kind: str = "",
     actor: str = "system",
+    force: bool = False,
 ) -> ImportResult:
     """Add a report, or a new version of one, in the caller's transaction.
 
     The old version is retired in the same transaction as the new one goes in,
     so a reader sees either the old report or the new one, never half of each.
+    `force` cuts and extracts an unchanged report again (the extraction rules changed).
     """
     text = text.replace("\r\n", "\n").strip()
     if not text:
@@ -216,7 +218,7 @@ def import_document(
     ).scalars().first()
     meta = dict(title=title, source=source, region=region, published_at=published_at,
                 date_approx=date_approx, kind=kind)
-    if current is not None and current.text_hash == digest and all(
+    if not force and current is not None and current.text_hash == digest and all(
         getattr(current, k) == v for k, v in meta.items()
     ):
         return ImportResult(current.id, current.version, changed=False)
@@ -323,24 +325,42 @@ def read_index(corpus_dir: Path = CORPUS_DIR) -> list[CorpusEntry]:
     ]
 
 
+EXTRACTION_KEY = "extraction_version"
+
+
+def extraction_version() -> str:
+    """A hash of the code that turns a report into passages, facts and events."""
+    digest = hashlib.sha256()
+    for module in ("ingest.py", "extract.py", "text.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def build_corpus(session: Session, corpus_dir: Path = CORPUS_DIR,
                  progress: Callable[[str], None] | None = None) -> list[ImportResult]:
-    """Import every report of the corpus; unchanged reports are left as they are."""
+    """Import every report of the corpus; unchanged reports are left as they are.
+
+    Unless the code that cuts and extracts reports changed since the last build: then
+    every report is imported again, so an upgrade brings its better facts and events.
+    """
     results = []
     load_seed(session)
     entries = read_index(corpus_dir)
+    version = extraction_version()
+    force = get_setting(session, EXTRACTION_KEY) != version
     for i, entry in enumerate(entries, 1):
         result = import_document(
             session, slug=entry.path.name, title=entry.title,
             text=entry.path.read_text(encoding="utf-8"), source=entry.title,
             region=entry.region, published_at=entry.published_at,
-            date_approx=entry.date_approx, kind=entry.kind,
+            date_approx=entry.date_approx, kind=entry.kind, force=force,
         )
         results.append(result)
         if progress:
             state = (f"v{result.version}: {result.passages} passages, {result.facts} facts, "
                      f"{result.events} events" if result.changed else "unchanged")
             progress(f"[{i}/{len(entries)}] {entry.path.name} {state}")
+    set_setting(session, EXTRACTION_KEY, version)
     return results
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from kb import answer as kb_answer
 from kb import extract, knowledge
-from kb.db import get_engine, migrate, session_scope
+from kb.db import get_engine, migrate, session_scope, set_setting
 from kb.ingest import build_corpus, import_document, passages_of, read_file
 from kb.models import Document, Edit, Event, Fact, Passage
 
@@ -56,6 +56,11 @@ def test_migration_from_empty_postgresql_builds_the_whole_corpus(fresh_pg_url):
     # a second build changes nothing
     with session_scope(fresh_pg_url) as session:
         assert not any(r.changed for r in build_corpus(session))
+    # new extraction rules (an upgrade) extract every report again, as a new version
+    with session_scope(fresh_pg_url) as session:
+        set_setting(session, "extraction_version", "older-rules")
+    with session_scope(fresh_pg_url) as session:
+        assert [r.version for r in build_corpus(session)] == [2] * 5
 
 
 def test_facts_have_subject_metric_region_and_their_sentence():
