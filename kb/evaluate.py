@@ -305,9 +305,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--splits", default=",".join(SPLITS), help="which splits to measure (default: all)")
     args = parser.parse_args(argv)
 
-    from kb.db import session_scope
-    from kb.search import get_index
-
     files = [Path(f) for f in args.questions] or [p for p in QUESTION_FILES if p.exists()]
     questions = [q for f in files for q in load_questions(f)]
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:

@@ -807,7 +807,7 @@ class _Concat:
         return {bisect.bisect_right(self.starts, m.start()) - 1 for m in pattern.finditer(self.text)}
 
     def containing_str(self, word: str) -> set[int]:
-        out, text, find = set(), self.text, self.text.find
+        out, find = set(), self.text.find
         pos = find(word)
         while pos >= 0:
             out.add(bisect.bisect_right(self.starts, pos) - 1)

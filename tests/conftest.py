@@ -10,8 +10,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.localstack import free_port, start_process, stop_process  # noqa: F401  (used by test modules too)
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
@@ -31,11 +31,6 @@ REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TEST_TOKEN = "test-token"
 TEST_API_TOKEN = "test-api-token"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def build_kb(url: str) -> None:
@@ -126,26 +121,6 @@ class Stack:
                           headers={"Authorization": f"Bearer {self.api_token}"}, timeout=15)
         resp.raise_for_status()
         return resp.json()
-
-
-def start_process(name: str, cmd: list[str], env: dict[str, str], log_dir: Path) -> subprocess.Popen:
-    log = open(log_dir / f"{name}.log", "wb")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-
-def stop_process(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait(timeout=5)
 
 
 def wait_healthy(url: str, procs: dict[str, subprocess.Popen], log_dir: Path, timeout: float = 180) -> None:

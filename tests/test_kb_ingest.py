@@ -13,7 +13,6 @@ from typing import Iterator
 
 import pytest
 from sqlalchemy import func, inspect, select
-from sqlalchemy.orm import Session
 
 from kb import answer as kb_answer
 from kb import extract, knowledge

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
