@@ -43,7 +43,9 @@ RECENT_RATIO = 0.6  # a newer report's candidate within this share of the best m
 MAX_REPLY = 100  # characters of the quoted answer, before the source
 MAX_FIGURE_REPLY = 80  # a figure needs its clause and what it counts, not the whole list
 
-DEFAULT_HANDOFF = "如需人工帮助，请直接留言说明您的问题，科协工作人员看到后会回复您。"
+# Until staff set "handoff_text" in the console, say only what is true: no contact route is
+# configured, and the message is kept in the message log (which staff can read).
+DEFAULT_HANDOFF = "人工服务的联系方式还没有设置，我暂时没法为您转人工。您的留言会被记录下来，供科协工作人员查看。"
 NO_ANSWER = ("抱歉，我的知识库里暂时没有这个问题的答案，不想随便猜给您。"
              "我能回答各地科协工作报告里的数据和事情（比如“成都有多少家高校科协”），"
              "以及科普活动、竞赛、天府科技云和科普中国等平台的问题。")
