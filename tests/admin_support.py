@@ -20,16 +20,13 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import (
-    BIN,
     TEST_API_TOKEN,
     _create_pg_database,
     _drop_pg_database,
     build_kb,
     free_port,
-    start_process,
-    stack_env,
+    start_assistant,
     stop_process,
-    wait_healthy,
 )
 
 PASSWORDS = {"boss": "boss-password-1", "ed": "editor-password-1", "vic": "viewer-password-1"}
@@ -154,27 +151,11 @@ def console_stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     BOT_ADMIN_PASSWORD, as on a real deployment.
     """
     work = tmp_path_factory.mktemp("console-stack")
-    database_url = f"sqlite:///{work / 'bot.sqlite3'}"
-    build_kb(database_url)
-    rasa_port, actions_port, bot_port = free_port(), free_port(), free_port()
     admin, password = "chief", "chief-" + secrets.token_urlsafe(8)
-    env = stack_env(database_url, rasa_port, actions_port, bot_port, BOT_ADMIN_USER=admin,
-                    BOT_ADMIN_PASSWORD=password, BOT_SECRET_KEY=SECRET)
-    endpoints = work / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
-    procs = {
-        "actions": start_process("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
-                                             "--port", str(actions_port)], env, work),
-        "rasa": start_process("rasa", [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1",
-                                       "--port", str(rasa_port), "-m", str(rasa_model),
-                                       "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-                              env, work),
-        "web": start_process("web", [str(BIN / "bot"), "serve"], env, work),
-    }
-    s = ConsoleStack(f"http://127.0.0.1:{bot_port}", f"http://127.0.0.1:{rasa_port}", database_url,
-                     admin, password, work, procs)
+    urls, procs = start_assistant(work, rasa_model, BOT_ADMIN_USER=admin, BOT_ADMIN_PASSWORD=password,
+                                  BOT_SECRET_KEY=SECRET)
+    s = ConsoleStack(urls["bot"], urls["rasa"], urls["database"], admin, password, work, procs)
     try:
-        wait_healthy(s.bot_url, procs, work)
         yield s
     finally:
         for proc in procs.values():

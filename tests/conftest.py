@@ -71,6 +71,36 @@ def fresh_pg_url() -> Iterator[str]:
         _drop_pg_database(name, url)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty, migrated database: once SQLite, once a throwaway PostgreSQL database."""
+    from kb.db import migrate
+
+    url = (f"sqlite:///{tmp_path / 'bot.sqlite3'}" if request.param == "sqlite"
+           else request.getfixturevalue("fresh_pg_url"))
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> str:
+    """An empty, migrated SQLite database, for tests that need no PostgreSQL run."""
+    from kb.db import migrate
+
+    url = f"sqlite:///{tmp_path / 'lite.sqlite3'}"
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def api() -> Iterator:
+    """A fake WeChat API server on loopback (tests/fake_wechat_api.py)."""
+    from tests.fake_wechat_api import FakeWeChatAPI
+
+    with FakeWeChatAPI() as fake:
+        yield fake
+
+
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'kb.sqlite3'}"
@@ -151,14 +181,12 @@ def stack_env(database_url: str, rasa_port: int, actions_port: int, bot_port: in
     return env
 
 
-@pytest.fixture(scope="session")
-def stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The real assistant: Rasa with the trained model, the action server, the bot."""
-    work = tmp_path_factory.mktemp("stack")
+def start_assistant(work: Path, rasa_model: Path, **extra_env: str) -> tuple[dict[str, str], dict[str, subprocess.Popen]]:
+    """Rasa, the action server and the bot on free ports against a fresh KB in `work`; healthy on return."""
     database_url = f"sqlite:///{work / 'bot.sqlite3'}"
     build_kb(database_url)
     rasa_port, actions_port, bot_port = free_port(), free_port(), free_port()
-    env = stack_env(database_url, rasa_port, actions_port, bot_port)
+    env = stack_env(database_url, rasa_port, actions_port, bot_port, **extra_env)
     endpoints = work / "endpoints.yml"
     endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
     procs = {
@@ -170,11 +198,25 @@ def stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
                               env, work),
         "web": start_process("web", [str(BIN / "bot"), "serve"], env, work),
     }
-    s = Stack(bot_url=f"http://127.0.0.1:{bot_port}", rasa_url=f"http://127.0.0.1:{rasa_port}",
-              actions_url=f"http://127.0.0.1:{actions_port}", database_url=database_url, procs=procs,
-              log_dir=work)
+    urls = {"bot": f"http://127.0.0.1:{bot_port}", "rasa": f"http://127.0.0.1:{rasa_port}",
+            "actions": f"http://127.0.0.1:{actions_port}", "database": database_url}
     try:
-        wait_healthy(s.bot_url, procs, work)
+        wait_healthy(urls["bot"], procs, work)
+    except BaseException:
+        for proc in procs.values():
+            stop_process(proc)
+        raise
+    return urls, procs
+
+
+@pytest.fixture(scope="session")
+def stack(rasa_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real assistant: Rasa with the trained model, the action server, the bot."""
+    work = tmp_path_factory.mktemp("stack")
+    urls, procs = start_assistant(work, rasa_model)
+    s = Stack(bot_url=urls["bot"], rasa_url=urls["rasa"], actions_url=urls["actions"],
+              database_url=urls["database"], procs=procs, log_dir=work)
+    try:
         yield s
     finally:
         for proc in procs.values():

@@ -18,14 +18,6 @@ from kb.models import Edit
 API_TOKEN = "events-test-token"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    url = (f"sqlite:///{tmp_path / 'bot.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("fresh_pg_url"))
-    migrate(url)
-    return url
-
-
 def test_create_reads_times_in_bot_tz_and_stores_utc(db_url):
     with session_scope(db_url) as s:
         ev = events.create_event(s, {"title": "青少年科技创新大赛", "kind": "竞赛",

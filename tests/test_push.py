@@ -11,7 +11,7 @@ from bot.cli import main as cli_main
 from bot.config import load_settings
 from bot.push import EventView, Pusher, RateLimiter, format_field, reminder_text, template_data
 from kb import events, reminders, subscriptions
-from kb.db import migrate, session_scope, set_setting
+from kb.db import session_scope, set_setting
 from kb.models import Event, Message, PushLog
 from tests.fake_wechat_api import FakeWeChatAPI
 
@@ -23,27 +23,6 @@ LONG_TITLE = "2031年四川省青少年科技创新大赛暨科技辅导员创�
 
 def at(text: str) -> datetime:
     return events.parse_when(text, "t", TZ)
-
-
-@pytest.fixture
-def api():
-    with FakeWeChatAPI() as fake:
-        yield fake
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    url = (f"sqlite:///{tmp_path / 'bot.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("fresh_pg_url"))
-    migrate(url)
-    return url
-
-
-@pytest.fixture
-def lite(tmp_path) -> str:  # noqa: ANN001
-    url = f"sqlite:///{tmp_path / 'lite.sqlite3'}"
-    migrate(url)
-    return url
 
 
 def settings_for(url: str, api: FakeWeChatAPI | None, template: str | None = "tmpl-reminder"):

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 from sqlalchemy import select
 
 from kb import events, reminders, subscriptions
-from kb.db import migrate, session_scope, set_setting
+from kb.db import session_scope, set_setting
 from kb.models import Edit, Event, PushLog
 
 TZ = "Asia/Shanghai"
@@ -17,21 +16,6 @@ UTC = timezone.utc
 def at(text: str) -> datetime:
     """A Beijing wall-clock time as aware UTC."""
     return events.parse_when(text, "t", TZ)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    url = (f"sqlite:///{tmp_path / 'bot.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("fresh_pg_url"))
-    migrate(url)
-    return url
-
-
-@pytest.fixture
-def lite(tmp_path) -> str:  # noqa: ANN001
-    url = f"sqlite:///{tmp_path / 'lite.sqlite3'}"
-    migrate(url)
-    return url
 
 
 def add_event(url: str, **data) -> int:

@@ -49,20 +49,6 @@ def wait_until(moment: datetime) -> None:
 
 
 @pytest.fixture
-def api():
-    with FakeWeChatAPI() as fake:
-        yield fake
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
-    url = (f"sqlite:///{tmp_path / 'bot.sqlite3'}" if request.param == "sqlite"
-           else request.getfixturevalue("fresh_pg_url"))
-    migrate(url)
-    return url
-
-
-@pytest.fixture
 def pg(fresh_pg_url: str) -> str:
     migrate(fresh_pg_url)
     return fresh_pg_url

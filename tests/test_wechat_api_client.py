@@ -9,12 +9,6 @@ from bot.wechat_api import make_client
 from tests.fake_wechat_api import FakeWeChatAPI
 
 
-@pytest.fixture
-def api():
-    with FakeWeChatAPI() as fake:
-        yield fake
-
-
 def client_for(api: FakeWeChatAPI):
     settings = load_settings({"WECHAT_APPID": api.appid, "WECHAT_SECRET": api.secret,
                               "WECHAT_API_BASE_URL": api.base_url}, generate_secrets=False)

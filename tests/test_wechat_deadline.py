@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from bot import texts
 from tests import wechat_wire as wire
-from tests.fake_wechat_api import FakeWeChatAPI
 from tests.wechat_harness import (  # noqa: F401 - fixtures
     TOKEN,
     BotServer,
@@ -25,12 +22,6 @@ from tests.wechat_harness import (  # noqa: F401 - fixtures
 )
 
 CS_SEND = "/cgi-bin/message/custom/send"
-
-
-@pytest.fixture
-def api():
-    with FakeWeChatAPI() as fake:
-        yield fake
 
 
 def wait_for(predicate, timeout: float = 15.0) -> bool:

@@ -18,12 +18,6 @@ MENU_CREATE = "/cgi-bin/menu/create"
 
 
 @pytest.fixture
-def api():
-    with FakeWeChatAPI() as fake:
-        yield fake
-
-
-@pytest.fixture
 def env_for(monkeypatch):
     """Point the CLI at the fake WeChat API (and nothing else from this machine's environment)."""
     for name in ("REDIS_URL", "WECHAT_APPID", "WECHAT_SECRET", "WECHAT_API_BASE_URL"):
