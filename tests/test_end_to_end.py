@@ -100,7 +100,6 @@ def test_each_conversation_intent_has_a_sensible_reply(stack, text, intent, must
     ("这周末有什么科普活动", "ask_event"),
     ("青少年科技创新大赛怎么报名", "ask_competition"),
     ("科普中国APP是什么", "ask_platform"),
-    ("成都有多少家高校科协", "ask_statistics"),
 ])
 def test_knowledge_intents_answer_from_the_knowledge_base_or_say_so(stack, text, intent):
     data = stack.ask(text, user=f"o_kb_{intent}")
@@ -109,6 +108,14 @@ def test_knowledge_intents_answer_from_the_knowledge_base_or_say_so(stack, text,
         assert "来源：《" in data["reply"] and data["sources"]
     else:
         assert "知识库" in data["reply"] and not data["sources"]
+
+
+def test_a_figure_question_is_answered_with_the_reports_figure_and_source(stack):
+    data = stack.ask("成都有多少家高校科协", user="o_kb_figure")
+    assert data["intent"]["name"] == "ask_statistics"
+    assert data["answered"] is True
+    assert "19家" in data["reply"] and "来源：《成都市科学技术协会八大以来工作回眸》" in data["reply"]
+    assert data["sources"][0]["title"] == "成都市科学技术协会八大以来工作回眸"
 
 
 def test_unanswerable_question_is_logged_for_staff(stack):
