@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kb.db import get_setting, session_scope
+from kb import gate as kb_gate
 from kb.extract import Figure
 from kb.models import Unanswered
 from kb.search import Candidate, Index, Query, get_index
@@ -27,15 +28,12 @@ from kb.text import normalize, tokenize
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When the bot may answer. Calibrated with `python -m kb.evaluate --calibrate` on the
-    dev split of tests/data/kb_questions.yml and the KB engineer's extra, extra2, extra3
-    and fresh (never on the test split): the best neighbourhood of a grid, a wrong answer
-    costing twice a needless "no answer"."""
+    """When the bot may answer. Report sentences: the gate in kb/gate.json, a logistic
+    regression fitted with `python -m kb.gate --fit` on the development splits (never on
+    the test split; see kb.gate). Staff answers: coverage both ways, question to question."""
 
-    coverage: float = 0.6  # share of the question's idf mass the answer's sentence must hold
-    label: float = 0.2  # figure questions: share the figure's own words must hold
-    margin: float = 0.05  # relative lead over a runner-up that gives a different answer
     faq: float = 0.6  # staff answers: coverage both ways, question to question
+    gate: float | None = None  # the gate's probability threshold; None: the one it was fitted with
 
 
 THRESHOLDS = Thresholds()
@@ -222,27 +220,38 @@ def _cite(c: Candidate) -> str:
 @dataclass
 class Decision:
     best: Candidate | None  # the candidate the answer would come from
-    ok: bool  # it clears every threshold
+    ok: bool  # the gate trusts it
     reason: str
     margin: float = 0.0
+    probability: float = 0.0  # the gate's estimate that answering from `best` is right
+    features: dict[str, float] = field(default_factory=dict)
 
 
-def decide(query: Query, candidates: list[Candidate], limits: Thresholds = THRESHOLDS) -> Decision:
-    """The candidate to answer from and whether it clears the thresholds, with the reason."""
+def choose(query: Query, candidates: list[Candidate], index: Index) -> Decision:
+    """The candidate to answer from, its lead over a rival answer and the gate's features;
+    not yet judged (`ok` is False)."""
     eligible = [c for c in candidates if c.unit.kind == "sentence" and c.eligible]
     if not eligible:
         return Decision(None, False, "no candidate fits the question's place, year or kind of figure")
     best = eligible[0]
     runner = next((c for c in eligible[1:] if _rival(best, c, query)), None)
     margin = (best.score - runner.score) / best.score if runner and best.score > 0 else 1.0
-    if best.coverage < limits.coverage:
-        return Decision(best, False, f"coverage {best.coverage:.2f} < {limits.coverage}", margin)
-    if query.qtype == "figure" and best.label_coverage < limits.label:
-        return Decision(best, False, f"the figure's words match {best.label_coverage:.2f} < {limits.label}",
-                        margin)
-    if margin < limits.margin:
-        return Decision(best, False, f"margin {margin:.2f} < {limits.margin} over a different answer", margin)
-    return Decision(best, True, f"coverage {best.coverage:.2f}, margin {margin:.2f}", margin)
+    x = kb_gate.features(index, query, candidates, best, runner, margin)
+    return Decision(best, False, "", margin, 0.0, x)
+
+
+def decide(query: Query, candidates: list[Candidate], index: Index, limits: Thresholds = THRESHOLDS) -> Decision:
+    """The candidate to answer from and whether the gate trusts it, with the reason."""
+    d = choose(query, candidates, index)
+    if d.best is None:
+        return d
+    gate = kb_gate.load()
+    d.probability = gate.probability(d.features)
+    t = gate.threshold if limits.gate is None else limits.gate
+    d.ok = d.probability >= t
+    d.reason = (f"gate {d.probability:.2f} {'≥' if d.ok else '<'} {t} (coverage {d.best.coverage:.2f}, "
+                f"margin {d.margin:.2f}; {gate.explain(d.features)})")
+    return d
 
 
 def _rival(best: Candidate, other: Candidate, query: Query | None = None) -> bool:
@@ -293,7 +302,7 @@ def answer(session: Session, question: str, *, openid: str = "", intent: str = "
         reply = f"{c.unit.answer}{_cite(c) if c.unit.date_label else ''}"
         return Answer(reply, True, [_source(c)], shown, query, reason=f"staff answer, coverage {c.coverage:.2f}")
 
-    decision = decide(query, candidates, limits)
+    decision = decide(query, candidates, index, limits)
     best, reason = decision.best, decision.reason
     if best is None or not decision.ok:
         if record_unanswered and question.strip():
