@@ -80,7 +80,9 @@ async def run(mode: str, url: str, token: str, users: int, seconds: float) -> di
     async with httpx.AsyncClient(timeout=10.0, limits=limits) as client:
         started = time.monotonic()
         deadline = started + seconds
-        await asyncio.gather(*(user_loop(mode, url, token, f"o_bench_{mode}_{users}_{u}", deadline, lat, errors,
+        # a tag per run: citizens of an earlier run (same tracker store) are not continued
+        run_tag = f"{random.randrange(16**6):06x}"
+        await asyncio.gather(*(user_loop(mode, url, token, f"o_bench_{run_tag}_{users}_{u}", deadline, lat, errors,
                                          client) for u in range(users)))
         wall = time.monotonic() - started
     return {

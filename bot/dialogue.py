@@ -1,16 +1,16 @@
 """One turn of conversation with Rasa, for one citizen (one openid = one Rasa conversation).
 
-The bot speaks to Rasa over HTTP: the REST channel runs the dialogue (rules,
-custom actions, the knowledge base) and returns the messages; the tracker gives
-the intent and entities of that turn. The actions attach a small JSON payload
-(`answered`, `sources`) to what they say, which this module folds into one reply.
+The bot speaks to Rasa over HTTP, one request per turn: the channel of
+bot/rasa_channel.py (`/webhooks/kexie/webhook`) runs the dialogue (rules,
+custom actions, the knowledge base) and returns the messages together with
+the intent and entities Rasa understood. The actions attach a small JSON
+payload (`answered`, `sources`) to what they say, which this module folds into
+one reply.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
-
 import httpx
 
 
@@ -26,6 +26,9 @@ class Turn:
     def as_json(self) -> dict[str, Any]:
         return {"reply": self.reply, "intent": self.intent, "entities": self.entities,
                 "answered": self.answered, "sources": self.sources}
+
+
+WEBHOOK = "/webhooks/kexie/webhook"  # bot/rasa_channel.py, registered in credentials.yml
 
 
 class RasaError(Exception):
@@ -63,20 +66,16 @@ class RasaClient:
         last_error: Exception | None = None
         for http in self._rotation():
             try:
-                resp = await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+                resp = await http.post(WEBHOOK, json={"sender": sender, "message": text})
             except httpx.TransportError as exc:  # replica down: the next one can take the turn
                 last_error = exc
                 continue
             try:
                 resp.raise_for_status()
-                messages = resp.json()
-                tracker = await http.get(f"/conversations/{quote(sender, safe='')}/tracker",
-                                         params={"include_events": "NONE"})
-                tracker.raise_for_status()
-                latest = tracker.json().get("latest_message") or {}
-            except (httpx.HTTPError, ValueError) as exc:
+                body = resp.json()
+                return fold(body["messages"], body.get("parse") or {})
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
                 raise RasaError(str(exc)) from exc
-            return fold(messages, latest)
         raise RasaError(f"no Rasa replica answered: {last_error}")
 
     async def ready(self) -> bool:

@@ -125,7 +125,7 @@ class LocalStack:
             env, self.workdir)
         for i, port in enumerate(rasa_ports, 1):
             self.procs[f"rasa-{i}"] = start_process(
-                f"rasa-{i}", [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(port),
+                f"rasa-{i}", [str(BIN / "kexie-rasa"), "run", "--enable-api", "-i", "127.0.0.1", "--port", str(port),
                               "-m", str(self.model), "--endpoints", str(endpoints),
                               "--credentials", "credentials.yml"], env, self.workdir)
         for i in range(self.web_processes):

@@ -33,12 +33,16 @@ class Topology:
     lock_store_url: str | None = None  # Redis, so two replicas never work on one conversation at once
 
 
+# Rasa's SQLTrackerStore without its count query on every save (bot/tracker_store.py).
+TRACKER_STORE = "bot.tracker_store.LoadCountingSQLTrackerStore"
+
+
 def endpoints_yaml(settings: Settings, topology: Topology) -> str:
     """Rasa's endpoints for this run (written out: Rasa 3.6 only expands unquoted ${VARS})."""
     lines = ["action_endpoint:", f'  url: "{settings.actions_url}/webhook"']
     if topology.tracker_store_url:
         u = make_url(topology.tracker_store_url)
-        lines += ["tracker_store:", "  type: SQL", "  dialect: postgresql", f"  url: {u.host or '127.0.0.1'}",
+        lines += ["tracker_store:", f"  type: {TRACKER_STORE}", "  dialect: postgresql", f"  url: {u.host or '127.0.0.1'}",
                   f"  port: {u.port or 5432}", f"  db: {u.database}", f"  username: {u.username or 'postgres'}"]
         if u.password:
             lines.append(f'  password: "{u.password}"')
@@ -74,7 +78,7 @@ def commands(settings: Settings, topology: Topology = Topology()) -> dict[str, s
     procs: dict[str, str] = {}
     for i, port in enumerate(rasa_ports(settings, topology), 1):
         name = "rasa" if topology.rasa_replicas == 1 else f"rasa-{i}"
-        procs[name] = (f"exec {q(str(bin_dir / 'rasa'))} run --enable-api -i 127.0.0.1 --port {port} "
+        procs[name] = (f"exec {q(str(bin_dir / 'kexie-rasa'))} run --enable-api -i 127.0.0.1 --port {port} "
                        f"-m {q(str(model))} --endpoints {q(str(endpoints))} --credentials credentials.yml")
     procs["actions"] = f"exec {q(str(bin_dir / 'rasa'))} run actions --actions actions --port {settings.actions_port}"
     procs["web"] = f"exec {q(str(bin_dir / 'bot'))} serve --workers {topology.web_workers}"

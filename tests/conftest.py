@@ -192,7 +192,7 @@ def start_assistant(work: Path, rasa_model: Path, **extra_env: str) -> tuple[dic
     procs = {
         "actions": start_process("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions",
                                              "--port", str(actions_port)], env, work),
-        "rasa": start_process("rasa", [str(BIN / "rasa"), "run", "--enable-api", "-i", "127.0.0.1",
+        "rasa": start_process("rasa", [str(BIN / "kexie-rasa"), "run", "--enable-api", "-i", "127.0.0.1",
                                        "--port", str(rasa_port), "-m", str(rasa_model),
                                        "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
                               env, work),

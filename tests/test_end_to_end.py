@@ -135,3 +135,21 @@ def test_message_log_keeps_question_and_reply(stack):
     assert [m["direction"] for m in messages] == ["in", "out"]
     assert messages[0]["text"] == "科普中国APP是什么"
     assert messages[1]["intent"] == "ask_platform"
+
+
+def test_rasa_channel_returns_the_reply_and_what_rasa_understood(stack):
+    """bot/rasa_channel.py: one request per turn gives the messages and the parse result,
+    and the parse it hands to Rasa is the one the conversation records."""
+    url = f"{stack.rasa_url}/webhooks/kexie/webhook"
+    resp = httpx.post(url, json={"sender": "o_channel", "message": "成都有多少家高校科协"}, timeout=15)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert any("19家" in m.get("text", "") for m in body["messages"])
+    assert [m["custom"]["answered"] for m in body["messages"] if "custom" in m] == [True]
+    assert body["parse"]["intent"]["name"] == "ask_statistics" and body["parse"]["intent"]["confidence"] > 0.5
+    assert {"entity": "region", "value": "成都"}.items() <= body["parse"]["entities"][0].items()
+    tracker = httpx.get(f"{stack.rasa_url}/conversations/o_channel/tracker", timeout=10).json()
+    assert tracker["latest_message"]["intent"] == body["parse"]["intent"]
+    assert [e["event"] for e in tracker["events"]].count("user") == 1  # parsed once, recorded once
+    for bad in ({"message": "你好"}, {"sender": "o_channel"}, {"sender": "", "message": "你好"}):
+        assert httpx.post(url, json=bad, timeout=10).status_code == 400

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 import pytest
 
 from bot.localstack import LocalStack, stop_process
@@ -55,6 +56,15 @@ def test_a_conversation_moves_between_replicas_and_bot_processes(topo):
     assert "成都" in second["reply"] and "天府科技云" in second["reply"]
     for rasa_url in topo.rasa_urls:
         assert tracker_texts(rasa_url, user) == ["绵阳有多少科技工作者注册了天府科技云", "那成都呢"]
+    # bot/tracker_store.py stored every event once, without counting: the table is the tracker
+    engine = sa.create_engine(topo.topology.tracker_store_url)
+    with engine.connect() as conn:
+        stored = conn.execute(sa.text("SELECT type_name FROM events WHERE sender_id = :u ORDER BY id"),
+                              {"u": user}).scalars().all()
+    engine.dispose()
+    tracker = httpx.get(f"{topo.rasa_urls[0]}/conversations/{user}/tracker", timeout=5).json()
+    assert stored == [e["event"] for e in tracker["events"]]
+    assert stored.count("user") == 2 and stored.count("session_started") == 1
 
 
 def test_action_server_down_the_bot_answers_from_the_knowledge_base(topo):

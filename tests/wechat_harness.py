@@ -1,7 +1,7 @@
 """What the WeChat tests run the bot against: a fake Rasa, and the bot's app on loopback.
 
-- `FakeRasa`: a tiny HTTP server speaking the three Rasa endpoints the bot
-  uses (/webhooks/rest/webhook, /conversations/{id}/tracker, /status). It
+- `FakeRasa`: a tiny HTTP server speaking the two Rasa endpoints the bot
+  uses (/webhooks/kexie/webhook of bot/rasa_channel.py, /status). It
   counts the questions it is asked, can be slow (`delay`), and answers
   `reply_for(text)`; so a test can say "three retries, one Rasa call".
 - `BotServer`: the bot's real Starlette app (bot.app.create_app) under
@@ -67,8 +67,7 @@ class FakeRasa(_ThreadServer):
         self.questions: list[tuple[str, str]] = []  # (sender, text), one per webhook call
         self.lock = threading.Lock()
         super().__init__(Starlette(routes=[
-            Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
-            Route("/conversations/{sender:path}/tracker", self._tracker, methods=["GET"]),
+            Route("/webhooks/kexie/webhook", self._webhook, methods=["POST"]),
             Route("/status", self._status, methods=["GET"]),
         ]))
 
@@ -82,13 +81,11 @@ class FakeRasa(_ThreadServer):
             self.questions.append((data["sender"], data["message"]))
         if self.delay:
             await asyncio.sleep(self.delay)
-        return JSONResponse([{"recipient_id": data["sender"], "text": self.reply_for(data["message"]),
-                              "custom": {"answered": True, "sources": []}}])
-
-    async def _tracker(self, request: Request) -> JSONResponse:
-        return JSONResponse({"sender_id": request.path_params["sender"],
-                             "latest_message": {"intent": {"name": "ask_event", "confidence": 0.93},
-                                                "entities": []}})
+        return JSONResponse({
+            "messages": [{"recipient_id": data["sender"], "text": self.reply_for(data["message"]),
+                          "custom": {"answered": True, "sources": []}}],
+            "parse": {"text": data["message"], "intent": {"name": "ask_event", "confidence": 0.93},
+                      "entities": []}})
 
     async def _status(self, request: Request) -> JSONResponse:
         return JSONResponse({"model_file": "models/fake.tar.gz"})
