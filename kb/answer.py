@@ -266,8 +266,8 @@ def _rival(best: Candidate, other: Candidate, query: Query | None = None) -> boo
             normalize(best.figure.text) == normalize(other.figure.text):
         return False
     if query is not None and query.qtype == "who" and best.unit.names and \
-            best.unit.names[0] in other.unit.names:
-        return False
+            best.unit.names[0] in other.unit.names and best.unit.names[0] not in query.normalized:
+        return False  # (a person the question names is not its answer: "李艳华给谁颁的奖")
     if query is not None and (query.qtype == "who" or query.recent) and other.unit.doc_id != best.unit.doc_id \
             and other.unit.published_at != best.unit.published_at:
         return False  # the same role at another date: the newest speaks, the older is mentioned

@@ -57,6 +57,7 @@ def _is_explicit_heading(raw: str) -> bool:
     return bool(re.match(r"^#+\s", raw) or re.fullmatch(r"-?\s*\*\*[^*]+\*\*", raw))
 
 
+MIN_CAPTION = 12  # characters of a trailing line kept as a caption (shorter: a list of names, a tag)
 HEADING_JOIN = " / "  # consecutive heading lines: a section title and its subtitle
 _BYLINE = re.compile(r"[（(][^()（）]{1,30}[)）]")
 
@@ -81,12 +82,13 @@ def paragraphs(text: str) -> list[Para]:
     last_was_heading = False
     article = 0
     pending: Para | None = None  # a long paragraph that stopped mid-sentence
+    trailing: list[str] = []  # caption-like lines since the last paragraph (kept if nothing follows)
     for raw in text.splitlines():
         line = clean_line(raw)
         if not line or _JUNK_LINE.match(line):
             continue
         if _BYLINE.fullmatch(line):
-            pending, heading_parts, last_was_heading = None, [], False
+            pending, heading_parts, last_was_heading, trailing = None, [], False, []
             article += 1
             continue
         explicit = _is_explicit_heading(raw)
@@ -102,21 +104,30 @@ def paragraphs(text: str) -> list[Para]:
             pending = None
             heading_parts = heading_parts + [line] if last_was_heading else [line]
             last_was_heading = True
+            trailing = [] if explicit else trailing + [line]
             continue
         if pending is not None:
             if _is_heading(line):
+                trailing.append(line)
                 continue  # while a sentence is broken, a short line is a photo caption: skip it
             pending.text += line
+            trailing = []
             if pending.text[-1] in SENTENCE_END:
                 pending = None
             continue
         if line.startswith("本报讯") and out and out[-1].article == article and not last_was_heading:
             article += 1
         last_was_heading = False
+        trailing = []
         para = Para(heading=HEADING_JOIN.join(heading_parts)[:500], text=line, article=article)
         out.append(para)
         if line[-1] not in SENTENCE_END:
             pending = para
+    # short lines after the last paragraph head nothing: they are the last photo captions
+    # ("市科协党组书记、主席李艳华为表现突出的科技工作者颁奖"), not titles, and say who did what
+    for line in trailing:
+        if len(line) >= MIN_CAPTION and not re.search(r"[()（）]", line):
+            out.append(Para(heading=out[-1].heading if out else "", text=line, article=article))
     return out
 
 

@@ -234,3 +234,27 @@ def test_sqlite_and_postgresql_answer_identically(sqlite_url, pg_url):
             s.rollback()
             s.close()
     assert replies[0] == replies[1]
+
+
+def test_a_reports_last_caption_answers(session):
+    result = ask(session, "经大忠去调研的是哪家公司")  # the review's last line, a photo caption
+    assert result.answered and "绵阳天权时空互联科技有限公司" in result.reply and MIANYANG in result.reply
+
+
+def test_jieba_cuts_next_to_words_the_reports_never_use_are_mended(session):
+    from kb.search import get_index
+
+    index = get_index(session)
+    words = index.parse("济宁科协借年会去了几家企业调研").words
+    assert "年会" in words and "借年" not in words
+    assert "济宁" in words and "科协" in words and "济宁科协" not in words  # the place is judged apart
+    assert "学术会议" in index.parse("成都八大以来办了多少场学术会议和交流活动").words
+    assert "少年" not in index.parse("巴州区科协帮扶书台村多少年了").words  # the question word stays whole
+    result = ask(session, "济宁科协借年会去了几家企业调研")
+    assert result.answered and "10家" in result.reply
+
+
+def test_a_persons_phone_is_a_contact_question(session):
+    result = ask(session, "济宁科协主席李艳华的电话")
+    assert result.query is not None and result.query.qtype == "contact"
+    assert not result.answered, result.reply

@@ -212,3 +212,23 @@ def test_cli_build_reports_progress(tmp_path):
     assert "Knowledge base ready." in lines[-1]
     with session_scope(url) as session:
         assert session.execute(select(func.count()).select_from(Event)).scalar() >= 1
+
+
+def test_the_last_photo_captions_of_a_report_are_kept():
+    """Short lines after the last paragraph head nothing: they are captions, not titles."""
+    from kb.ingest import paragraphs
+
+    text = ("正文第一段，说了一件事。\n\n"
+            "市科协党组书记、主席李艳华为表现突出的科技工作者颁奖\n\n"
+            "· 科普\n\n"
+            "## 第三届天府科技云服务大会特别报道\n")
+    kept = [p.text for p in paragraphs(text)]
+    assert kept == ["正文第一段，说了一件事。"]  # an explicit heading at the end: a title, not a caption
+    kept = [p.text for p in paragraphs(text.split("## ")[0])]
+    assert kept == ["正文第一段，说了一件事。", "市科协党组书记、主席李艳华为表现突出的科技工作者颁奖"]
+    # a caption that interrupts a broken last sentence is kept too, once nothing follows
+    broken = "绵阳市科协聘请留美博士李溪等3人为“招才引智大使”\n\n绵阳市委常委、统战部部长经大忠调研绵阳天权时空互联科技有限公司\n"
+    assert [p.text for p in paragraphs(broken)][-1].startswith("绵阳市委常委")
+    # in the middle of a report a caption still heads what follows, as before
+    middle = "范国滨院士\n\n为2023年度涪江流域科技协同创新发展典型案例代表颁奖。\n"
+    assert [(p.heading, p.text) for p in paragraphs(middle)] == [("范国滨院士", middle.split("\n\n")[1].strip())]
