@@ -232,3 +232,17 @@ def test_the_last_photo_captions_of_a_report_are_kept():
     # in the middle of a report a caption still heads what follows, as before
     middle = "范国滨院士\n\n为2023年度涪江流域科技协同创新发展典型案例代表颁奖。\n"
     assert [(p.heading, p.text) for p in paragraphs(middle)] == [("范国滨院士", middle.split("\n\n")[1].strip())]
+
+
+def test_a_single_chinese_numeral_before_a_measure_word_is_a_figure():
+    found = [(f.text, f.value) for f in extract.figures("主动开展服务科技人才和人才科技服务的四项工程,全力助推区域创新驱动发展。")]
+    assert found == [("四项", "4")]
+    assert [f.value for f in extract.figures("推动两个项目落地")] == ["2"]
+    assert extract.figures("一个地区、一个产业") == []  # 一 before a measure word counts nothing
+
+
+def test_a_figure_written_in_chinese_numerals_answers(kb_url):
+    with session_scope(kb_url) as session:
+        result = kb_answer.answer(session, "安州区科协实施了几项人才工程", record_unanswered=False)
+        assert result.answered and "四项工程" in result.reply, result.reason
+        session.rollback()
