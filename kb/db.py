@@ -87,8 +87,13 @@ KB_VERSION_KEY = "kb_version"
 
 
 def kb_version(session: Session) -> int:
-    value = session.execute(select(Setting.value).where(Setting.key == KB_VERSION_KEY)).scalar()
-    return int(value) if value else 0
+    """The knowledge version, read once per database session (one turn, one request): a
+    question asks for it several times (index, names, region probes), a round trip each."""
+    version = session.info.get(KB_VERSION_KEY)
+    if version is None:
+        value = session.execute(select(Setting.value).where(Setting.key == KB_VERSION_KEY)).scalar()
+        version = session.info[KB_VERSION_KEY] = int(value) if value else 0
+    return version
 
 
 def bump_kb_version(session: Session) -> int:
@@ -99,6 +104,7 @@ def bump_kb_version(session: Session) -> int:
         session.add(row)
     row.value = str(int(row.value or 0) + 1)
     session.flush()
+    session.info[KB_VERSION_KEY] = int(row.value)
     return int(row.value)
 
 

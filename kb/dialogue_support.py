@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -241,6 +242,30 @@ def _is_report_answer(result: kb_answer.Answer) -> bool:
     return bool(result.answered and result.sources and result.sources[0].get("kind") == "report")
 
 
+_probe_lock = threading.Lock()
+_probes: OrderedDict[tuple[str, int, str], kb_answer.Answer] = OrderedDict()
+MAX_PROBES = 4096
+
+
+def probe(session: Session, question: str) -> kb_answer.Answer:
+    """kb.answer for a question the bot only looks at (which places answer it), not one it
+    replies with: nothing is recorded, so the result depends only on the knowledge version
+    and is remembered per version. A question without a place is probed for up to six
+    places; the same question asked again (by the next citizen) costs nothing."""
+    key = (str(session.get_bind().url), kb_version(session), question)
+    with _probe_lock:
+        hit = _probes.get(key)
+        if hit is not None:
+            _probes.move_to_end(key)
+            return hit
+    result = kb_answer.answer(session, question, record_unanswered=False)
+    with _probe_lock:
+        _probes[key] = result
+        while len(_probes) > MAX_PROBES:
+            _probes.popitem(last=False)
+    return result
+
+
 def regions_answering(session: Session, question: str, names_: Names, limit: int = 5) -> list[str]:
     """The places the reports answer this question for, in the order the search found them.
 
@@ -248,7 +273,7 @@ def regions_answering(session: Session, question: str, names_: Names, limit: int
     ("成都" + question) through kb.answer itself and kept only when the answer
     is about that place. Empty when the question gets a staff answer (FAQ).
     """
-    plain = kb_answer.answer(session, question, record_unanswered=False)
+    plain = probe(session, question)
     if plain.answered and plain.sources and plain.sources[0].get("kind") == "faq":
         return []
     _, candidates = get_index(session).search(question, limit=20)
@@ -261,7 +286,7 @@ def regions_answering(session: Session, question: str, names_: Names, limit: int
                 suggested.append(region)
     found: list[str] = []
     for region in suggested[:limit]:
-        result = kb_answer.answer(session, f"{region}{question}", record_unanswered=False)
+        result = probe(session, f"{region}{question}")
         if _is_report_answer(result):
             named, doc_region = _source_regions(session, result, names_)
             if region in named or (not named and region == doc_region):
