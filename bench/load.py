@@ -12,14 +12,38 @@ import json
 import random
 import statistics
 import time
+from pathlib import Path
 
 import httpx
+import yaml
 
-QUESTIONS = [
-    "绵阳五年来办了多少场学术交流活动", "济宁反邪教文艺节目演了几场", "通江县推送了多少条科普信息",
-    "科普中国APP是什么", "天府科技云怎么注册", "成都有多少院士专家工作站", "你好", "谢谢",
-    "青少年科技创新大赛怎么报名", "这周末有科普活动吗", "那成都呢", "订阅活动提醒",
+# What citizens write besides questions about the reports: greetings, thanks, follow-ups,
+# subscriptions, questions about events.
+CONVERSATION = [
+    "你好", "谢谢", "那成都呢", "订阅活动提醒", "这周末有科普活动吗", "青少年科技创新大赛怎么报名",
+    "科普中国APP是什么", "天府科技云怎么注册", "那去年呢", "再见",
 ]
+QUESTION_FILES = sorted((Path(__file__).resolve().parent.parent / "tests" / "data").glob("kb_questions*.yml"))
+
+
+def questions() -> list[str]:
+    """The mix one run sends: every citizen-style question of the knowledge-base evaluation
+    sets (over a thousand different ones, answerable or not), one conversational message
+    in five, in a fixed shuffled order. So the knowledge base searches for real, rather
+    than answering the same dozen questions from warm caches."""
+    asked: list[str] = []
+    for path in QUESTION_FILES:
+        asked += [item["q"] for item in yaml.safe_load(path.read_text(encoding="utf-8")) or [] if item.get("q")]
+    random.Random(8).shuffle(asked)
+    mix: list[str] = []
+    for i, q in enumerate(dict.fromkeys(asked)):
+        mix.append(q)
+        if i % 4 == 3:
+            mix.append(CONVERSATION[(i // 4) % len(CONVERSATION)])
+    return mix or CONVERSATION
+
+
+QUESTIONS = questions()
 
 
 def percentile(values: list[float], p: float) -> float:
