@@ -52,6 +52,7 @@ UNIT_CLASSES = {
     "times": ("场次", "期次", "次", "场", "回", "期"),
     "edition": ("届",),
     "year": ("年",),
+    "day": ("天",),  # "展示了2天": a duration, not a count of things
     "household": ("户",),
     "area": ("亩",),
     "age": ("岁",),

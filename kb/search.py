@@ -83,6 +83,7 @@ CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for �
 # a phone number, a web or postal address: the bot must never answer these with a count
 _CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少|号码|联系方式|网址|邮箱|微信号|通讯地址|"
                         r"的(电话|手机|热线|座机)(吗|呢)?$)")  # "李艳华的电话"
+_EVENTISH = re.compile(r"(活动|会|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
 _CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
 # "科协主席是谁": the title must be the association's, not another body's in the same sentence
@@ -782,15 +783,25 @@ class Index:
             # must be in the sentence ("外国专家", "外籍院士", "市级学会" narrow what is counted)
             counted = [t for t in query.focus[:1] + query.modifiers if t in w] if query.counted else []
             if counted and (
-                    max(max(self.hit(query, t, label, False), self.hit(query, t, clause, False),
-                            before_weight * self.hit(query, t, before, False)) for t in counted) < 0.5
-                    or any(self.hit(query, t, unit.norm) < 0.5 for t in counted)):
+                    max(max(self._named(query, t, label), self._named(query, t, clause),
+                            before_weight * self._named(query, t, before)) for t in counted) < 0.5
+                    or any(max(self.hit(query, t, unit.norm), self._named(query, t, unit.norm)) < 0.5
+                           for t in counted)):
                 continue
             if best is None or cov > best_cov:
                 best, best_cov = fig, cov
         if best is not None and best_cov <= 0 and content:
             return None, 0.0
         return best, best_cov
+
+    def _named(self, query: Query, word: str, text: str) -> float:
+        """`hit` without partial credit, except that a four-character noun may have a short
+        word inside it: "重大项目" is named by "重大签约项目", "科普基地" by "科普教育基地"."""
+        h = self.hit(query, word, text, False)
+        if h < 1.0 and len(word) == 4 and re.fullmatch(r"[\u4e00-\u9fff]+", word) and \
+                re.search(re.escape(word[:2]) + r"[\u4e00-\u9fff]{1,3}" + re.escape(word[2:]), text):
+            return 1.0
+        return h
 
     def _event_clash(self, query: Query, unit: Unit) -> str:
         """The question names an event, the sentence (not its section) names another and not it."""
@@ -1000,7 +1011,9 @@ def _compatible(query: Query, fig: Figure) -> bool:
     if query.unit_class == "duration":
         return kind == "year" or fig.unit.endswith(("天", "小时", "个月", "周"))
     if query.unit_class == "count":
-        return kind in ("items", "person", "group", "household", "times")
+        if kind == "times":  # "几个活动": 132场次; but "多少个农技协" is not "讲座24期次"
+            return any(_EVENTISH.search(f) for f in query.focus)
+        return kind in ("items", "person", "group", "household")
     if query.unit_class == "items":
         return kind in ("items", "times")  # "走访了多少家企业": 走访全市企业2600余次
     if query.unit_class == "times":

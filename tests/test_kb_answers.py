@@ -258,3 +258,17 @@ def test_a_persons_phone_is_a_contact_question(session):
     result = ask(session, "济宁科协主席李艳华的电话")
     assert result.query is not None and result.query.qtype == "contact"
     assert not result.answered, result.reply
+
+
+@pytest.mark.parametrize("question", [
+    "第三届天府科技云服务大会有多少个展区",  # "展示了2天" is a duration, not a count of halls
+    "安州区有多少个农技协",  # "农技协的专家…举办讲座24期次" counts lectures, not associations
+])
+def test_a_count_of_things_is_not_answered_with_days_or_times(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
+
+
+def test_a_counted_noun_may_have_a_word_inside_it_in_the_report(session):
+    result = ask(session, "济宁产学研合作暨院士恳谈会签了多少重大项目")  # the report: 20项重大签约项目
+    assert result.answered and "20项" in result.reply.split("（来源：")[0], result.reason
