@@ -187,14 +187,21 @@ class RedisDedupe:
         return Reply.loads(raw) if raw is not None else None
 
     async def wait(self, key: str, timeout: float) -> Reply | None:
-        """Poll for the reply until `timeout`: it may be produced by another process."""
+        """The reply, as soon as there is one, or None at `timeout`.
+
+        A reply made by this process (the usual case: the attempt that claimed the
+        message) wakes the wait at once through the in-process event; one made by
+        another process is seen in Redis, which is polled every POLL_SECONDS.
+        """
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             reply = await self.peek(key)
             left = deadline - time.monotonic()
             if reply is not None or left <= 0:
                 return reply
-            await asyncio.sleep(min(POLL_SECONDS, left))
+            reply = await self.fallback.wait(key, min(POLL_SECONDS, left))
+            if reply is not None:
+                return reply
 
     async def hand_off(self, key: str) -> None:
         from redis.exceptions import RedisError

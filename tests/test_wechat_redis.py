@@ -128,6 +128,31 @@ async def _claim_reply_and_once(prefix: str) -> None:
         await two.aclose()
 
 
+def test_a_reply_made_in_this_process_wakes_its_waiters_at_once(prefix, monkeypatch):
+    """The attempt that waits and the task that answers are usually in the same process:
+    the wait must end when the reply is stored, not at the next poll of Redis."""
+    import bot.dedupe
+
+    monkeypatch.setattr(bot.dedupe, "POLL_SECONDS", 60.0)  # a poll would outlast the test
+    asyncio.run(_woken_at_once(prefix))
+
+
+async def _woken_at_once(prefix: str) -> None:
+    one, other = RedisDedupe(REDIS_TEST_URL, prefix), RedisDedupe(REDIS_TEST_URL, prefix)
+    try:
+        await one.arrive("msg:local")
+        waiting = asyncio.create_task(one.wait("msg:local", 30.0))
+        await asyncio.sleep(0.05)
+        await one.store("msg:local", Reply("本进程的答案"))
+        assert await asyncio.wait_for(waiting, 5.0) == Reply("本进程的答案")
+        # another process's reply is still found in Redis (at the poll, or at once if already there)
+        await other.store("msg:remote", Reply("另一个进程的答案"))
+        assert await asyncio.wait_for(one.wait("msg:remote", 30.0), 5.0) == Reply("另一个进程的答案")
+    finally:
+        await one.aclose()
+        await other.aclose()
+
+
 def test_redis_down_falls_back_to_this_process(caplog):
     asyncio.run(_redis_down())
     assert "Redis unavailable" in caplog.text
