@@ -27,7 +27,7 @@ import functools
 import math
 import re
 import threading
-from collections import Counter, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable
@@ -64,6 +64,8 @@ RELATED_HIT_SHORT = 0.5  # ... and a one-character one weaker still ("率" is al
 FRAME_HIT = 0.9  # a word of the event the sentence's section speaks of ("第三届天府科技云服务大会")
 LEAD_HIT = 0.6  # a word of its section's first sentence, which names what the section reports on
 HEADING_DEMOTE = 0.5  # a heading that says no more than a sentence under it is not the answer
+RECENT_SEARCHES = 512  # texts whose ranking an index keeps (Index.search)
+RECENT_KEPT = 50  # candidates kept per text: more than any caller asks for
 JUDGE_AT_LEAST = 40  # sentences judged for the question's shape before the rest may be skipped
 # the most `_judge` can multiply a score by: place 1.2, the question's kind (where 2.0 at most:
 # figure 1.6, who 1.5, date/rank 1.3), phrases as asked 1.45
@@ -293,6 +295,9 @@ class Index:
         self._sentence_ids = [i for i, u in enumerate(units) if u.kind == "sentence"]
         self._contexts = _Concat([units[i].context for i in self._sentence_ids])
         self._contexts_plain = _Concat([_unpunctuated(units[i].context) for i in self._sentence_ids])
+        # recent searches: one knowledge version's index answers the same text the same way
+        self._recent: OrderedDict[tuple[str, tuple[str, ...]], tuple[Query, list[Candidate]]] = OrderedDict()
+        self._recent_lock = threading.Lock()
 
     # -- vocabulary and typos --------------------------------------------------
 
@@ -476,6 +481,30 @@ class Index:
         return out
 
     def search(self, text: str, limit: int = 5, kinds: tuple[str, ...] = ("sentence", "faq")) -> tuple[Query, list[Candidate]]:
+        """The question's reading and its best `limit` candidates, best first.
+
+        The ranking depends only on the text and this index (one knowledge version), and
+        nothing changes a candidate after it is ranked, so the top RECENT_KEPT of the last
+        RECENT_SEARCHES texts are kept: a turn searches one question several times (the
+        answer, the places that answer it), and citizens ask the popular ones again.
+        """
+        if limit > RECENT_KEPT:
+            return self._search(text, limit, kinds)
+        key = (text, kinds)
+        with self._recent_lock:
+            hit = self._recent.get(key)
+            if hit is not None:
+                self._recent.move_to_end(key)
+        if hit is None:
+            hit = self._search(text, RECENT_KEPT, kinds)
+            with self._recent_lock:
+                self._recent[key] = hit
+                while len(self._recent) > RECENT_SEARCHES:
+                    self._recent.popitem(last=False)
+        query, ranked = hit
+        return query, ranked[:limit]
+
+    def _search(self, text: str, limit: int, kinds: tuple[str, ...]) -> tuple[Query, list[Candidate]]:
         query = self.parse(text)
         qtoks = list(dict.fromkeys(query.tokens))
         if not qtoks:

@@ -47,3 +47,21 @@ def test_region_probes_are_remembered_per_knowledge_version(sqlite_url: str, tmp
     with session_scope(url) as session:
         fresh = support.probe(session, QUESTION)
         assert fresh is not again and fresh.reply == again.reply
+
+
+def test_an_index_ranks_a_text_once_and_any_limit_is_a_prefix(sqlite_url: str, monkeypatch) -> None:
+    from kb.search import RECENT_KEPT, get_index
+
+    with session_scope(sqlite_url) as session:
+        index = get_index(session)
+    ranked: list[str] = []
+    real = index._search
+    monkeypatch.setattr(index, "_search", lambda text, limit, kinds: ranked.append(text) or real(text, limit, kinds))
+    question = "绵阳有多少科技工作者注册了天府科技云"
+    query, thirty = index.search(question, limit=30)
+    again, five = index.search(question, limit=5)
+    assert ranked == [question] and again is query  # the answer and the region probe: one ranking
+    assert [c.unit.text for c in five] == [c.unit.text for c in thirty[:5]]
+    assert [c.unit.text for c in thirty] == [c.unit.text for c in real(question, 30, ("sentence", "faq"))[1]]
+    index.search(question, limit=RECENT_KEPT + 1)  # more than is kept: ranked afresh
+    assert ranked == [question, question]
