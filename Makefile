@@ -58,7 +58,7 @@ validate: setup ## check the Rasa training data and domain
 	$(BIN)/rasa data validate --data nlu_data --domain nlu_data/domain.yml --config config.yml --fail-on-warnings
 
 eval: setup ## measure the knowledge base and the NLU model (figures for the README)
-	$(BIN)/python -m kb.evaluate  # dev, extra, extra2, extra3, fresh (calibration) and test splits, with a plain BM25 baseline
+	$(BIN)/python -m kb.evaluate  # dev, extra*, fresh* (development) and test splits, with a plain BM25 baseline
 	$(BIN)/python -m bot.nlu_eval all --out results/nlu  # 5-fold cross-validation (5 trainings, 5-10 min) + held-out set
 
 lock: ## refresh constraints.txt from the current venv
