@@ -6,10 +6,11 @@ of a production PostgreSQL database is the same step as a fresh SQLite file.
 """
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
@@ -94,6 +95,29 @@ def kb_version(session: Session) -> int:
         value = session.execute(select(Setting.value).where(Setting.key == KB_VERSION_KEY)).scalar()
         version = session.info[KB_VERSION_KEY] = int(value) if value else 0
     return version
+
+
+_versioned_lock = threading.RLock()
+_versioned: dict[tuple[str, str], tuple[int, Any]] = {}
+
+
+def per_version(session: Session, name: str, build: Callable[[Session], Any]) -> Any:
+    """`build(session)`, made once per database and knowledge version, then shared.
+
+    What is derived from the whole knowledge base (the search index, the names it
+    knows) is rebuilt when staff change something (`bump_kb_version`) and reused
+    otherwise, by every thread of the process. Built under the lock, so two
+    requests that find it stale do not both build it.
+    """
+    version = kb_version(session)
+    key = (name, str(session.get_bind().url))
+    with _versioned_lock:
+        hit = _versioned.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = build(session)
+        _versioned[key] = (version, value)
+        return value
 
 
 def bump_kb_version(session: Session) -> int:

@@ -16,8 +16,6 @@ Everything goes through kb.search / kb.answer; nothing here ranks on its own.
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -25,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb import answer as kb_answer
-from kb.db import kb_version
+from kb.db import per_version
 from kb.extract import REGIONS
 from kb.ingest import domain_terms
 from kb.models import Document, Event, Synonym, Unanswered
@@ -172,22 +170,9 @@ def names(session: Session) -> Names:
     return Names(region=region_names(session), event=event_names(session), platform=platform_names(session))
 
 
-_names_lock = threading.Lock()
-_names_cache: dict[str, tuple[int, Names]] = {}
-
-
 def cached_names(session: Session) -> Names:
     """names(), rebuilt when the knowledge version changes (a new report, a staff synonym)."""
-    version = kb_version(session)
-    key = str(session.get_bind().url)
-    with _names_lock:
-        hit = _names_cache.get(key)
-        if hit and hit[0] == version:
-            return hit[1]
-    found = names(session)
-    with _names_lock:
-        _names_cache[key] = (version, found)
-    return found
+    return per_version(session, "names", names)
 
 
 # --- follow-ups ------------------------------------------------------------------------------------
@@ -242,30 +227,6 @@ def _is_report_answer(result: kb_answer.Answer) -> bool:
     return bool(result.answered and result.sources and result.sources[0].get("kind") == "report")
 
 
-_probe_lock = threading.Lock()
-_probes: OrderedDict[tuple[str, int, str], kb_answer.Answer] = OrderedDict()
-MAX_PROBES = 4096
-
-
-def probe(session: Session, question: str) -> kb_answer.Answer:
-    """kb.answer for a question the bot only looks at (which places answer it), not one it
-    replies with: nothing is recorded, so the result depends only on the knowledge version
-    and is remembered per version. A question without a place is probed for up to six
-    places; the same question asked again (by the next citizen) costs nothing."""
-    key = (str(session.get_bind().url), kb_version(session), question)
-    with _probe_lock:
-        hit = _probes.get(key)
-        if hit is not None:
-            _probes.move_to_end(key)
-            return hit
-    result = kb_answer.answer(session, question, record_unanswered=False)
-    with _probe_lock:
-        _probes[key] = result
-        while len(_probes) > MAX_PROBES:
-            _probes.popitem(last=False)
-    return result
-
-
 def regions_answering(session: Session, question: str, names_: Names, limit: int = 5) -> list[str]:
     """The places the reports answer this question for, in the order the search found them.
 
@@ -273,7 +234,7 @@ def regions_answering(session: Session, question: str, names_: Names, limit: int
     ("成都" + question) through kb.answer itself and kept only when the answer
     is about that place. Empty when the question gets a staff answer (FAQ).
     """
-    plain = probe(session, question)
+    plain = kb_answer.answer(session, question, record_unanswered=False)
     if plain.answered and plain.sources and plain.sources[0].get("kind") == "faq":
         return []
     _, candidates = get_index(session).search(question, limit=20)
@@ -286,7 +247,7 @@ def regions_answering(session: Session, question: str, names_: Names, limit: int
                 suggested.append(region)
     found: list[str] = []
     for region in suggested[:limit]:
-        result = probe(session, f"{region}{question}")
+        result = kb_answer.answer(session, f"{region}{question}", record_unanswered=False)
         if _is_report_answer(result):
             named, doc_region = _source_regions(session, result, names_)
             if region in named or (not named and region == doc_region):

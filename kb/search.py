@@ -35,7 +35,7 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.db import kb_version
+from kb.db import per_version
 from kb.extract import REGIONS, Figure, ancestors, figures, regions_in
 from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
@@ -1163,10 +1163,6 @@ def _enabled_figures(facts: list[Fact]) -> set[tuple[str, str, str]]:
     return {(f.sentence, f.value, f.unit) for f in facts}
 
 
-_cache_lock = threading.Lock()
-_cache: dict[str, tuple[int, Index]] = {}
-
-
 def build_index(session: Session) -> Index:
     terms = domain_terms(session)
     add_terms(terms)
@@ -1177,12 +1173,4 @@ def build_index(session: Session) -> Index:
 
 def get_index(session: Session) -> Index:
     """The index for the current knowledge version, rebuilt when staff changed something."""
-    version = kb_version(session)
-    key = str(session.get_bind().url)
-    with _cache_lock:
-        cached = _cache.get(key)
-        if cached and cached[0] == version:
-            return cached[1]
-        index = build_index(session)
-        _cache[key] = (version, index)
-        return index
+    return per_version(session, "index", build_index)

@@ -1,5 +1,6 @@
 """What the knowledge base remembers between questions, and when it forgets: the knowledge
-version once per database session, the region probes once per knowledge version."""
+version once per database session, the index and names once per knowledge version, the
+ranking of a text once per index."""
 from __future__ import annotations
 
 import shutil
@@ -33,20 +34,34 @@ def test_the_knowledge_version_is_read_once_per_session_and_follows_a_bump(sqlit
         assert kb_version(session) == first + 1
 
 
-def test_region_probes_are_remembered_per_knowledge_version(sqlite_url: str, tmp_path: Path) -> None:
+def test_what_is_built_per_knowledge_version_is_rebuilt_after_a_bump(sqlite_url: str, tmp_path: Path,
+                                                                     monkeypatch) -> None:
+    """The index and the names: one build per knowledge version; the place probes of a
+    second citizen's identical question rank nothing again."""
+    from kb import search
+
     url = _copy(sqlite_url, tmp_path)
+    builds: list[str] = []
+    real_build = search.build_index
+    monkeypatch.setattr(search, "build_index", lambda s: builds.append("index") or real_build(s))
     with session_scope(url) as session:
+        index = search.get_index(session)
         names = support.cached_names(session)
         places = support.regions_answering(session, QUESTION, names)
         assert len(places) >= 2  # the reports give this figure for several places
-        again = support.probe(session, QUESTION)
+    ranked: list[str] = []
+    real_search = index._search
+    monkeypatch.setattr(index, "_search", lambda text, limit, kinds: ranked.append(text) or real_search(text, limit, kinds))
     with session_scope(url) as session:
-        assert support.probe(session, QUESTION) is again  # the next citizen: no search
+        assert search.get_index(session) is index and support.cached_names(session) is names
         assert support.regions_answering(session, QUESTION, names) == places
+        assert ranked == []  # the next citizen: no ranking at all
         bump_kb_version(session)  # staff changed something
     with session_scope(url) as session:
-        fresh = support.probe(session, QUESTION)
-        assert fresh is not again and fresh.reply == again.reply
+        fresh = search.get_index(session)
+        assert fresh is not index and support.cached_names(session) is not names
+        assert support.regions_answering(session, QUESTION, support.cached_names(session)) == places
+    assert builds == ["index", "index"]
 
 
 def test_an_index_ranks_a_text_once_and_any_limit_is_a_prefix(sqlite_url: str, monkeypatch) -> None:
