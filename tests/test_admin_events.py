@@ -104,7 +104,7 @@ def test_test_reminder_and_push_log(sqlite_kb: str, monkeypatch: pytest.MonkeyPa
         assert "oSTA…0001" in resp.text and "oSTAFF_openid_0001" not in resp.text  # openids masked
         subs = c.client.get("/admin/subscribers")
         assert "oSUB…cdef" in subs.text and "oSUBSCRIBER_abcdef" not in subs.text
-        assert "成都：1 人" in subs.text and "测试" in subs.text  # the test push is marked in the log
+        assert "成都：1 人" in subs.text and '<span class="badge">测试</span>' in subs.text  # the test push is marked
         empty = c.post(f"/admin/events/{ev['id']}/test", {"openid": ""})
         assert "请填写" in empty.text
     with session_scope(sqlite_kb) as session:
