@@ -45,8 +45,8 @@ MAX_FIGURE_REPLY = 80  # a figure needs its clause and what it counts, not the w
 # configured, and the message is kept in the message log (which staff can read).
 DEFAULT_HANDOFF = "人工服务的联系方式还没有设置，我暂时没法为您转人工。您的留言会被记录下来，供科协工作人员查看。"
 NO_ANSWER = ("抱歉，我的知识库里暂时没有这个问题的答案，不想随便猜给您。"
-             "我能回答各地科协工作报告里的数据和事情（比如“成都有多少家高校科协”），"
-             "以及科普活动、竞赛、天府科技云和科普中国等平台的问题。")
+             "我能回答成都、绵阳、济宁和四川省科协工作报告里的数据和事情（比如“成都有多少家高校科协”），"
+             "包括科普活动、竞赛和天府科技云等平台。")
 
 
 @dataclass
