@@ -68,9 +68,13 @@ class RasaClient:
         for http in self._rotation():
             try:
                 resp = await http.post(WEBHOOK, json={"sender": sender, "message": text})
-            except httpx.TransportError as exc:  # replica down: the next one can take the turn
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # replica down: the next one takes the turn
                 last_error = exc
                 continue
+            except httpx.TransportError as exc:
+                # the replica has the message and may still act on it (subscribe, the unanswered
+                # queue): giving it to another replica as well would run the turn twice
+                raise RasaError(f"{type(exc).__name__} from {http.base_url}") from exc
             try:
                 resp.raise_for_status()
                 body = resp.json()
