@@ -30,6 +30,15 @@ measured once as it came: hit@1 100.0%, answer accuracy 97.1%, abstention accura
 wrong answers 0.0%, median reply 61 characters; round 2's code on the same questions: 97.1% and
 75.0% (3 of 12 near misses answered). It is small and, like fresh2, easier than the test
 split (plain BM25 hit@1 85.7%). It is not fitted on (not in CALIBRATION_SPLITS).
+
+Round 4 (2026-11-24) asked two helper sessions, who saw neither the other question files
+nor the bot's code, for harder batches written from kb/corpus alone, the way citizens type:
+paraphrases in words the reports do not use, filler, typos, districts for cities.
+`fresh4` (180 + 60) is for development and fitting; measured as it came, with round 3's
+code: hit@1 93.3%, answer accuracy 76.1%, abstention accuracy 93.3%, wrong answers 5.0%
+(plain BM25 hit@1 70.6%: the hardest batch so far). `fresh5` (110 + 40) is held out like
+test and was measured once as it came: hit@1 96.4%, answer accuracy 85.5%, abstention
+accuracy 97.5%, wrong answers 0.0% (plain BM25 hit@1 79.1%, as hard as the test split).
 """
 from __future__ import annotations
 
@@ -58,9 +67,12 @@ EXTRA_QUESTIONS = DATA / "kb_questions_extra.yml"  # split "extra": the KB engin
 EXTRA2_QUESTIONS = DATA / "kb_questions_extra2.yml"
 FRESH2_QUESTIONS = DATA / "kb_questions_fresh2.yml"  # split "fresh2": round 3's batch, written blind
 FRESH3_QUESTIONS = DATA / "kb_questions_fresh3.yml"  # split "fresh3": held out (not fitted on)
-QUESTION_FILES = (DEFAULT_QUESTIONS, EXTRA_QUESTIONS, EXTRA2_QUESTIONS, FRESH2_QUESTIONS, FRESH3_QUESTIONS)
-SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "test")
-CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2")
+FRESH4_QUESTIONS = DATA / "kb_questions_fresh4.yml"  # split "fresh4": round 4's hard batch (development)
+FRESH5_QUESTIONS = DATA / "kb_questions_fresh5.yml"  # split "fresh5": round 4's blind batch (held out)
+QUESTION_FILES = (DEFAULT_QUESTIONS, EXTRA_QUESTIONS, EXTRA2_QUESTIONS, FRESH2_QUESTIONS, FRESH3_QUESTIONS,
+                  FRESH4_QUESTIONS, FRESH5_QUESTIONS)
+SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "test")
+CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh4")
 
 
 @dataclass
