@@ -38,11 +38,27 @@ REGION_PARENT = {
     "内江": "四川", "自贡": "四川", "攀枝花": "四川", "广元": "四川", "凉山": "四川", "甘孜": "四川", "阿坝": "四川",
     "济宁": "山东",
 }
+# The other districts and counties of the cities the reports cover (the administrative
+# divisions, not knowledge from the reports): a citizen may name only their own district
+# ("我在郫都，咱们市…"), and a question about a district the reports never mention must not
+# be answered with the whole city's figure.
+_OTHER_DISTRICTS = {
+    "成都": ("青羊", "金牛", "武侯", "成华", "龙泉驿", "青白江", "新都", "温江", "双流", "郫都", "简阳",
+             "都江堰", "彭州", "邛崃", "崇州", "金堂", "大邑"),
+    "巴中": ("恩阳", "南江", "平昌"),
+}
+for _city, _districts in _OTHER_DISTRICTS.items():
+    REGION_PARENT.update({d: _city for d in _districts})
 REGIONS = ("四川", "成都", "绵阳", "济宁", "通江", "巴中", "德阳", "资阳", "重庆", "山东", "泸州", "宜宾",
            "南充", "达州", "广安", "乐山", "眉山", "雅安", "遂宁", "内江", "自贡", "攀枝花", "广元",
            "凉山", "甘孜", "阿坝", "江油", "三台", "梓潼", "北川", "平武", "盐亭", "安州", "游仙", "涪城",
            "曲阜", "兖州", "邹城", "微山", "鱼台", "金乡", "嘉祥", "汶上", "泗水", "梁山", "任城",
-           "巴州", "新津", "锦江", "蒲江", "北碚")
+           "巴州", "新津", "锦江", "蒲江", "北碚", *(d for ds in _OTHER_DISTRICTS.values() for d in ds))
+# "咱们市", "我市": the city of the district the citizen names as where they are
+_OUR_CITY = re.compile(r"(?:咱们|我们|咱|我)全?市|本市")
+_SPEAKER = re.compile(r"(?:我(?:是|在|住在?|来自)|来自)?(?P<d>{})(?:市|县|区)?(?:这边|那边|这里|的|人)?".format(
+    "|".join(sorted((r for r in REGIONS if r in REGION_PARENT and REGION_PARENT[r] not in ("四川", "山东")),
+                    key=len, reverse=True))))
 PROVINCES = ("四川", "山东", "重庆")
 # Unit families: a question that asks "多少人" wants a figure counted in people.
 UNIT_CLASSES = {
@@ -85,6 +101,18 @@ def regions_in(text: str) -> list[str]:
     found = [r for r in REGIONS if r in text]
     depth = {r: _depth(r) for r in found}
     return sorted(found, key=lambda r: (-depth[r], text.find(r)))
+
+
+def our_city(text: str) -> str:
+    """ "我在郫都 想问咱们市…" -> " 想问成都…": where the citizen says they live stands for
+    "our city"; the question is about the city, not the district."""
+    if not _OUR_CITY.search(text):
+        return text
+    m = _SPEAKER.search(text)
+    if m is None:
+        return text
+    city = REGION_PARENT[m.group("d")]
+    return _OUR_CITY.sub(city, text[:m.start()] + " " + text[m.end():], count=1)
 
 
 def _depth(region: str) -> int:

@@ -72,6 +72,8 @@ FEATURES = (
     "label_extra",  # share of the figure's own words' idf mass the question does not say ("市级优秀学会")
     "total_vs_new",  # the question asks for a total (一共, 总共) and the figure counts what is new (新增)
     "open",  # an open question (什么, 哪些) that is not about a figure, a person, a date or a place
+    "coverage_known",  # coverage counting only the words the reports use somewhere: a citizen's own
+                       # words ("娃娃", "挖出来") cannot be in any sentence, a report word can
     "hand_ok",  # the earlier hand rule (coverage ≥ 0.6, figure words ≥ 0.2, margin ≥ 0.05): an input,
                 # so the regression corrects that rule instead of starting from nothing
 )
@@ -115,9 +117,17 @@ def features(index: Index, query: Query, candidates: Sequence[Candidate], best: 
         "total_vs_new": 1.0 if (best.figure is not None and _TOTAL_Q.search(query.normalized)
                                 and _NEW.search(best.figure.clause)) else 0.0,
         "open": 1.0 if query.qtype == "other" and _OPEN_Q.search(query.normalized) else 0.0,
+        "coverage_known": _coverage_known(index, query, best, weights),
         "hand_ok": 1.0 if (best.coverage >= 0.6 and margin >= 0.05
                            and (query.qtype != "figure" or best.label_coverage >= 0.2)) else 0.0,
     }
+
+
+def _coverage_known(index: Index, query: Query, best: Candidate, weights: dict[str, float]) -> float:
+    known = {w: v for w, v in weights.items() if w in index.df or w in index.corpus_text}
+    if not known:
+        return 0.0
+    return sum(v for w, v in known.items() if w in best.matched) / sum(known.values())
 
 
 def _label_extra(index: Index, query: Query, best: Candidate) -> float:

@@ -36,10 +36,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.db import per_version
-from kb.extract import REGIONS, Figure, ancestors, figures, regions_in
+from kb.extract import REGIONS, Figure, ancestors, figures, our_city, regions_in
 from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
+    QUESTION_NOISE,
     add_terms,
     cut,
     general_word_freq,
@@ -120,6 +121,7 @@ _RANK = re.compile(r"第[一二三四五六七八九十\d]+(?![届批期次个�
 # an edition named in a text ("第3届天府科技云服务大会", "首届"): the sentences after it speak of it
 _EDITION = re.compile(r"(?:第\d+|首)届")
 # What kind of figure a question wants, from the words around its question word.
+_VAGUE_YEARS = re.compile(r"(?:这|近|那|前|过去)(?:几|些|两)年(?:来|里|间)?")
 _UNIT_HINTS: list[tuple[str, str]] = [
     (r"百分之几|百分比|比例|占比|几成|%", "percent"),
     (r"多少钱|金额|资金|经费|投资|多少万元|多少元|几万元|收入多少|捐了多少|奖金", "money"),
@@ -325,7 +327,8 @@ class Index:
     # -- the question ----------------------------------------------------------
 
     def parse(self, text: str) -> Query:
-        norm = normalize(strip_fillers(normalize(text)))
+        norm = normalize(strip_fillers(our_city(normalize(text))))
+        norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _MEASURE_GLUE.sub(lambda m: _unglue(m, self.corpus_text), norm)
         norm = _WHY_GLUE.sub("为 什么", _YEAR_GLUE.sub(r"\1 ", norm)).replace("上一届", "上届")
         norm = re.sub(rf"全(?=(?:{'|'.join(REGIONS)}))", " ", norm)  # "全山东": all of 山东
@@ -350,7 +353,8 @@ class Index:
         words = []
         for w in self._mend_boundaries(cut(norm)):
             w = w.strip()
-            if not is_token(w) or _QUESTION_WORD.fullmatch(w) or (len(w) == 1 and w in _MEASURE_WORDS):
+            if not is_token(w) or w in QUESTION_NOISE or _QUESTION_WORD.fullmatch(w) or \
+                    (len(w) == 1 and w in _MEASURE_WORDS):
                 continue
             if w not in self.df and w not in self.corpus_text:
                 w = re.sub(r"^(有|是|哪|谁|啥|去|来)|(了|过|着|上|下|到|完|好|起|得|的|啦|吗|呢|吧|里)$", "", w) or w

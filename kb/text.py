@@ -56,6 +56,16 @@ STOPWORDS = frozenset(
     """.split()
 )
 
+# Words of chat, not of the question: who is spoken to, who speaks, when-ish and how-ish
+# ("小编", "咱们", "这几年", "连着"). Reports never need them, so a sentence that lacks them
+# has not missed anything. Only a question's content words are filtered with them; the
+# reports' own statistics keep them.
+QUESTION_NOISE = frozenset(
+    """小编 亲 咱们 咱 们 儿 名儿 的话 这边 那边 这里 那里 这阵子 那阵子 近年 近年来 第
+    连着 一直 总共是 一共是 大伙 大家 人家 听说 据说 好像 似乎 应该 到底是 具体是 麻烦 打听 打听打听 问问 请教一下
+    """.split()
+)
+
 # Everyday words and the report words that say the same thing. Citizens ask
 # "谁领队", the report writes "率"; "被授予什么称号", the report "表彰为". General
 # Chinese, not a list per question: a question word that is in one family may be

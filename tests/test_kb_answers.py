@@ -273,3 +273,26 @@ def test_a_count_of_things_is_not_answered_with_days_or_times(session, question)
 def test_a_counted_noun_may_have_a_word_inside_it_in_the_report(session):
     result = ask(session, "济宁产学研合作暨院士恳谈会签了多少重大项目")  # the report: 20项重大签约项目
     assert result.answered and "20项" in result.reply.split("（来源：")[0], result.reason
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("我在温江 想问下咱们市新建了多少家高校科协", "高校科协19家"),  # 温江 is a district of 成都
+    ("我是任城的 咱们市反邪教文艺节目演了几场", "16场次"),  # 任城 is a district of 济宁
+])
+def test_our_city_is_the_city_of_the_district_the_citizen_names(session, question, figure):
+    result = ask(session, question)
+    assert result.answered, result.reason
+    assert figure in result.reply
+
+
+def test_a_district_the_reports_never_mention_gets_no_city_figure(session):
+    result = ask(session, "青羊区新建了多少家高校科协")  # 成都's 19 are not 青羊's
+    assert not result.answered, result.reply
+
+
+def test_chat_words_and_these_years_do_not_change_the_question(session):
+    result = ask(session, "小编 咱们成都这几年新建了多少家高校科协呀")
+    assert result.query is not None
+    assert result.query.unit_class != "year"  # "这几年" is lately, not "how many years"
+    assert not {"小编", "咱们"} & set(result.query.words)
+    assert result.answered and "高校科协19家" in result.reply
