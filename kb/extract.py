@@ -15,7 +15,7 @@ from typing import Any
 
 from kb.text import chinese_to_int, leading_noun, split_sentences
 
-UNITS = ("万人次|人次|场次|期次|亿次|万次|万元|亿元|万人|个|家|场|次|人|名|项|篇|条|所|期|批|届|支|座|"
+UNITS = ("万人次|人次|场次|期次|亿次|万次|万元|亿元|万人|小时|个月|个|家|场|次|人|名|项|篇|条|所|期|批|届|支|座|"
          "处|件|部|种|位|册|份|天|户|台|套|本|门|村|站|元|亩|年|回|单|岁|%")
 _NUM = r"\d+(?:\.\d+)?"
 _CN_NUM = r"[〇零一二两三四五六七八九十百千]"
@@ -69,6 +69,7 @@ UNIT_CLASSES = {
     "edition": ("届",),
     "year": ("年",),
     "day": ("天",),  # "展示了2天": a duration, not a count of things
+    "duration": ("小时", "个月"),  # "24小时服务热线"
     "household": ("户",),
     "area": ("亩",),
     "age": ("岁",),

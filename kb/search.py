@@ -82,9 +82,10 @@ _WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
 # "被评为什么荣誉", "哪家公司": the noun after 什么/哪 names the kind of answer; the report need not say it
 _ANSWER_TYPE = re.compile(r"(?:什么|啥|哪个|哪些|哪家|哪所|哪种|哪项|哪一|哪两)\s*([\u4e00-\u9fff]{2,4})")
 ANSWER_TYPE_WEIGHT = 0.25
+ASKED_NUMBER = 0.3  # label coverage a figure gains when its clause says a number the question names
 CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for 家, 项 for 次, 届 for 次)
 # a phone number, a web or postal address: the bot must never answer these with a count
-_CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少|号码|联系方式|网址|邮箱|微信号|通讯地址|"
+_CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少(?!个|小时|天|条|部|次|人)|号码|联系方式|网址|邮箱|微信号|通讯地址|"
                         r"的(电话|手机|热线|座机)(吗|呢)?$)")  # "李艳华的电话"
 _EVENTISH = re.compile(r"(活动|会|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
@@ -123,6 +124,7 @@ _EDITION = re.compile(r"(?:第\d+|首)届")
 # What kind of figure a question wants, from the words around its question word.
 _VAGUE_YEARS = re.compile(r"(?:这|近|那|前|过去)(?:几|些|两)年(?:来|里|间)?")
 _UNIT_HINTS: list[tuple[str, str]] = [
+    (r"(?:几|多少)个?(?:小时|钟头)|几个月|多少个月", "duration"),
     (r"百分之几|百分比|比例|占比|几成|%", "percent"),
     (r"多少钱|金额|资金|经费|投资|多少万元|多少元|几万元|收入多少|捐了多少|奖金", "money"),
     (r"第几届|第几批|第几期|第几", "ordinal"),
@@ -793,6 +795,7 @@ class Index:
         w = {t: weights[t] * (2.0 if any(t in f or f in t for f in query.focus) else 1.0) for t in content}
         total = sum(w.values()) or 1.0
         best, best_cov = None, 0.0
+        asked = [n for n in query.numbers if not (len(n) == 4 and n.startswith(("19", "20")))]
         for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
                 continue
@@ -809,6 +812,9 @@ class Index:
                 cov += v * max(self.hit(query, t, label, partial), 0.4 * self.hit(query, t, clause, partial),
                                before_weight * self.hit(query, t, before, partial))
             cov /= total
+            if asked:  # "排进全省前20的有几个": the clause that says 20, not 前50
+                cov += ASKED_NUMBER * sum(1 for n in asked if re.search(
+                    rf"(?<![\d.]){re.escape(n)}(?![\d.])", clause.replace(fig.text, " "))) / len(asked)
             if query.unit_class in ("items", "times") and fig.unit_class != query.unit_class:
                 cov *= CROSS_KIND  # "多少家企业" is best answered by a figure in 家, then by one in 次
             # the thing counted ("多少个学会") must be named by the figure or its clause

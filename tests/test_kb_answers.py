@@ -297,3 +297,14 @@ def test_chat_words_and_these_years_do_not_change_the_question(session):
     assert result.query.unit_class != "year"  # "这几年" is lately, not "how many years"
     assert not {"小编", "咱们"} & set(result.query.words)
     assert result.answered and "高校科协19家" in result.reply
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("济宁的心理援助热线是多少小时服务的", "24小时"),  # hours are a figure; "热线是多少小时" is no phone question
+    ("绵阳2020年度考核有几个县区进了全省前五十", "7个县"),  # the clause that says the number asked
+    ("绵阳2020年度考核有几个县区进了全省前二十", "5个县"),
+])
+def test_durations_and_numbers_the_question_names_pick_the_figure(session, question, figure):
+    result = ask(session, question)
+    assert result.answered, result.reason
+    assert figure in result.reply.split("（来源：")[0]
