@@ -110,7 +110,8 @@ _CONTRASTS: tuple[tuple[str, ...], ...] = (
 _PARTNER_Q = re.compile(r"(跟|和|与|同|给|为|向)(谁|哪个单位|哪家)")
 # "服务队叫什么名字": the name of a body, not a person
 _ORG_NAME_Q = re.compile(r"(队|会|站|基地|中心|平台|公司|协会|学会|项目|活动|大赛|节目|栏目|方案|制度|品牌|单位|村|镇|园区|"
-                         r"研究院|联盟|工程|计划|称号|奖)(的)?(叫什么|名字|名称|叫啥)")
+                         r"研究院|联盟|工程|计划|称号|奖|论坛|会议|展览|协议|读物|刊物|报|片|剧|书|节|赛|课|班|网|馆)"
+                         r"(的)?(叫什么|名字|名称|叫啥)")
 # "是谁做的", "由谁主办": who did it may be a body ("第三方", "市科技局"), not a person
 _AGENT_Q = re.compile(r"(谁(做|搞|办|组织|负责|主办|承办|发起|举办|评|测|提供|牵头|联合)|由谁|哪个单位|哪家单位)")
 _AGENT = re.compile(r"(第三方|科协|学会|协会|政府|公司|集团|大学|学院|中心|部门|委员会|[局厅院所站队社])")
@@ -122,10 +123,11 @@ _RANK = re.compile(r"第[一二三四五六七八九十\d]+(?![届批期次个�
 # an edition named in a text ("第3届天府科技云服务大会", "首届"): the sentences after it speak of it
 _EDITION = re.compile(r"(?:第\d+|首)届")
 # What kind of figure a question wants, from the words around its question word.
+_SPLIT_VERB = re.compile(r"([\u4e00-\u9fff])(的|了|过)([\u4e00-\u9fff])")
 _VAGUE_YEARS = re.compile(r"(?:这|近|那|前|过去)(?:几|些|两)年(?:来|里|间)?")
 _UNIT_HINTS: list[tuple[str, str]] = [
     (r"(?:几|多少)个?(?:小时|钟头)|几个月|多少个月", "duration"),
-    (r"百分之几|百分比|比例|占比|几成|%", "percent"),
+    (r"百分之几|百分之多少|百分比|比例|占比|几成|%", "percent"),
     (r"多少钱|金额|资金|经费|投资|多少万元|多少元|几万元|收入多少|捐了多少|奖金", "money"),
     (r"第几届|第几批|第几期|第几", "ordinal"),
     (r"几届|多少届", "edition"),
@@ -331,6 +333,7 @@ class Index:
     def parse(self, text: str) -> Query:
         norm = normalize(strip_fillers(our_city(normalize(text))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
+        norm = _SPLIT_VERB.sub(lambda m: self._join_verb(m), norm)  # "颁的奖" says 颁奖
         norm = _MEASURE_GLUE.sub(lambda m: _unglue(m, self.corpus_text), norm)
         norm = _WHY_GLUE.sub("为 什么", _YEAR_GLUE.sub(r"\1 ", norm)).replace("上一届", "上届")
         norm = re.sub(rf"全(?=(?:{'|'.join(REGIONS)}))", " ", norm)  # "全山东": all of 山东
@@ -422,6 +425,14 @@ class Index:
                      optional=optional, fixes=fixes, recent=bool(_RECENT_Q.search(expanded)),
                      words=list(dict.fromkeys(words)), alternatives=alternatives, raw=raw, related=related,
                      answer_type=answer_type, contrasts=_contrasts_asked(words))
+
+    def _join_verb(self, m: re.Match[str]) -> str:
+        """A verb the reports write as one word, split by 的/了/过 in speech ("颁的奖", "讲的话",
+        "签了约"): joined again, so it meets the report's word."""
+        word = m.group(1) + m.group(3)
+        if word in self.df and (_pos_of(word).startswith("v") or _pos_of(m.group(1)) == "v"):
+            return word
+        return m.group(0)
 
     def _mend_boundaries(self, pieces: list[str]) -> list[str]:
         """Undo jieba's wrong cuts next to a word the reports never use.
@@ -776,6 +787,10 @@ class Index:
         if level_clash:
             cand.eligible = False
             cand.why.append(level_clash)
+        if query.qtype != "figure" and not any(
+                len(t) >= 2 and t not in query.normalized and not regions_in(t) for t in unit.tokens):
+            cand.eligible = False  # "范国滨院士" does not answer "范国滨是哪个院的院士"
+            cand.why.append("says nothing the question does not")
         pairs = _phrase_pairs(query, unit.context)
         if pairs:
             factor *= 1 + 0.15 * min(pairs, 3)

@@ -308,3 +308,37 @@ def test_durations_and_numbers_the_question_names_pick_the_figure(session, quest
     result = ask(session, question)
     assert result.answered, result.reason
     assert figure in result.reply.split("（来源：")[0]
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("济宁科协李艳华为谁颁的奖", "表现突出的科技工作者"),  # "颁的奖" is the report's 颁奖
+    ("书台村人均纯收入提高了百分之多少", "166%"),  # 百分之多少 asks for a percentage
+    ("绵阳联合澳门科技大学办的论坛叫什么名字", "川澳中医药产业发展论坛"),  # a forum's name is no person
+])
+def test_how_citizens_say_it_is_read_as_the_report_says_it(session, question, expected):
+    result = ask(session, question)
+    assert result.answered, result.reason
+    assert expected in result.reply.split("（来源：")[0]
+
+
+def test_a_split_verb_a_percentage_and_a_name_are_read_as_asked(kb_url):
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    with session_scope(kb_url) as s:
+        index = get_index(s)
+        assert "颁奖" in index.parse("济宁科协李艳华为谁颁的奖").words
+        assert index.parse("书台村人均纯收入提高了百分之多少").unit_class == "percent"
+        assert index.parse("绵阳联合澳门科技大学办的论坛叫什么名字").qtype != "who"
+        s.rollback()
+
+
+def test_a_sentence_that_says_nothing_new_is_no_answer(kb_url):
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    with session_scope(kb_url) as s:
+        _, candidates = get_index(s).search("范国滨是哪个院的院士", limit=30)
+        caption = [c for c in candidates if c.unit.text == "范国滨院士"]
+        assert caption and not caption[0].eligible and "says nothing the question does not" in caption[0].why
+        s.rollback()
