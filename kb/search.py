@@ -63,6 +63,7 @@ DEMOTE = 0.3  # score factor of a candidate that breaks a constraint of the ques
 RELATED_HIT = 0.8  # a related word ("率" for "领队") is weaker evidence than the word itself
 RELATED_HIT_SHORT = 0.5  # ... and a one-character one weaker still ("率" is also part of "增长率")
 FRAME_HIT = 0.9  # a word of the event the sentence's section speaks of ("第三届天府科技云服务大会")
+GAPPED_HIT = 0.8  # a long word's parts in order with a few characters between ("科普…e站")
 LEAD_HIT = 0.6  # a word of its section's first sentence, which names what the section reports on
 HEADING_DEMOTE = 0.5  # a heading that says no more than a sentence under it is not the answer
 RECENT_SEARCHES = 512  # texts whose ranking an index keeps (Index.search)
@@ -582,6 +583,10 @@ class Index:
         if m.related_long is not None:
             for pos in self._contexts.containing(m.related_long):
                 out[pos] = max(out.get(pos, 0.0), RELATED_HIT)
+        gapped = _gapped(word)
+        if gapped is not None:  # "科普e站" in "“科普中国”乡村e站": its parts in order, a few characters apart
+            for pos in self._contexts.containing(gapped):
+                out[pos] = max(out.get(pos, 0.0), GAPPED_HIT)
         for pos in self._contexts.containing(m.full) | self._contexts_plain.containing(m.full):
             out[pos] = 1.0
         return out
@@ -922,6 +927,23 @@ class _Concat:
 @functools.lru_cache(maxsize=8192)
 def _unpunctuated(text: str) -> str:
     return _PAREN.sub("", text.replace("、", ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _gapped(word: str) -> re.Pattern[str] | None:
+    """A long word's parts in order with a few other characters between them, or None
+    for a word of fewer than two parts."""
+    if len(word) < 4:
+        return None
+    pieces = [t for t in _subwords(word) if t != word]
+    parts, i = [], 0
+    while i < len(word):  # the longest piece at each place, left to right
+        piece = max((t for t in pieces if word.startswith(t, i)), key=len, default=word[i])
+        parts.append(piece)
+        i += len(piece)
+    if len(parts) < 2 or len(parts) > 4:
+        return None
+    return re.compile(r"[^，,。；;：:、]{0,6}?".join(r"\s*".join(map(re.escape, p)) for p in parts))
 
 
 @functools.lru_cache(maxsize=4096)

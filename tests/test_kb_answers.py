@@ -342,3 +342,9 @@ def test_a_sentence_that_says_nothing_new_is_no_answer(kb_url):
         caption = [c for c in candidates if c.unit.text == "范国滨院士"]
         assert caption and not caption[0].eligible and "says nothing the question does not" in caption[0].why
         s.rollback()
+
+
+def test_a_long_word_said_with_words_between_its_parts_is_met(session):
+    result = ask(session, "成都的科普e站示范点有多少个")  # the report: “科普中国”乡村 e 站、…示范点396个
+    assert result.answered, result.reason
+    assert "396个" in result.reply
