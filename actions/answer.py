@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions._kb import kb_session, settings
 from kb import answer as kb_answer
 from kb import dialogue_support as support
+from kb.extract import our_city
 
 # Questions about a figure ("有多少", "几家", "比例") differ by place; the others
 # (how to register, when is 全国科普日) do not.
@@ -74,6 +75,9 @@ def _say(dispatcher: CollectingDispatcher, result: kb_answer.Answer) -> None:
 def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, question: str, intent: str,
                     regions: list[str] | None = None) -> list[dict[str, Any]]:
     """Answer from the knowledge base, or ask which city when the places' figures differ."""
+    resolved = our_city(question)
+    if resolved != question:  # "我在郫都，咱们市…": the question is about 成都, not 郫都
+        question, regions = resolved.strip(), None
     remember = [SlotSet("last_question", question), SlotSet("last_intent", intent)]
     with kb_session() as session:
         names = support.cached_names(session)

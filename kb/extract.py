@@ -49,6 +49,8 @@ _OTHER_DISTRICTS = {
 }
 for _city, _districts in _OTHER_DISTRICTS.items():
     REGION_PARENT.update({d: _city for d in _districts})
+# places no report names: no homophone typo is mended into one of them
+UNREPORTED_DISTRICTS = frozenset(d for ds in _OTHER_DISTRICTS.values() for d in ds)
 REGIONS = ("四川", "成都", "绵阳", "济宁", "通江", "巴中", "德阳", "资阳", "重庆", "山东", "泸州", "宜宾",
            "南充", "达州", "广安", "乐山", "眉山", "雅安", "遂宁", "内江", "自贡", "攀枝花", "广元",
            "凉山", "甘孜", "阿坝", "江油", "三台", "梓潼", "北川", "平武", "盐亭", "安州", "游仙", "涪城",

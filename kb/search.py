@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.db import per_version
-from kb.extract import REGIONS, Figure, ancestors, figures, our_city, regions_in
+from kb.extract import REGIONS, UNREPORTED_DISTRICTS, Figure, ancestors, figures, our_city, regions_in
 from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
@@ -310,7 +310,7 @@ class Index:
 
     def _vocabulary(self, terms: list[str]) -> dict[str, str]:
         """pinyin -> the one knowledge-base word that sounds like that (ambiguous sounds dropped)."""
-        words = {normalize(t) for t in terms} | set(REGIONS) | {w for w, _ in self.synonyms}
+        words = {normalize(t) for t in terms} | (set(REGIONS) - UNREPORTED_DISTRICTS) | {w for w, _ in self.synonyms}
         words |= {c for _, c in self.synonyms}
         # only words of this knowledge base, not common Chinese: "有几" must not become "有机"
         words |= {t for t in self.df if len(t) >= 2 and general_word_freq(t) < 500}

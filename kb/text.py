@@ -425,13 +425,14 @@ _EDGE_CHARS = set("的了到是在有和与及把被给让向从对为以就都�
 
 
 def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
-               common_freq: int = 1500) -> tuple[str, list[tuple[str, str]]]:
+               common_freq: int = 1) -> tuple[str, list[tuple[str, str]]]:
     """Replace homophone typos of knowledge-base terms: "棉阳科写" -> "绵阳科协".
 
     `vocabulary` maps a pinyin key to the one term of the knowledge base that
     sounds like it (ambiguous keys are left out by the caller); `known` holds
     the words the reports use. A span is only mended when the reports never use
-    it and it is not a common general word ("时间" stays "时间", not "实践").
+    it and it is no word of the general dictionary ("时间" stays "时间", not "实践"; "答疑"
+    stays, not the county "大邑"; "金奖" stays, not "锦江").
     """
     fixes: list[tuple[str, str]] = []
     out = []

@@ -207,3 +207,11 @@ def test_small_talk_and_out_of_scope_get_their_own_replies(stack: Stack) -> None
     assert stack.ask("谢谢", user=user)["intent"]["name"] == "thank"
     bot = stack.ask("你是机器人吗", user=user)
     assert bot["intent"]["name"] == "bot_challenge" and "程序" in bot["reply"]
+
+
+def test_our_city_is_the_city_of_the_district_the_citizen_lives_in(stack: Stack) -> None:
+    user = citizen()
+    turn = stack.ask("我在温江 想问下咱们市新建了多少家高校科协", user=user)
+    assert turn["answered"], turn["reply"]
+    assert "19家" in turn["reply"] and "温江" not in turn["reply"]  # 成都's figure, not "no data for 温江"
+    assert slots(stack, user)["last_question"].startswith("想问下成都")

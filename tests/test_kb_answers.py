@@ -348,3 +348,12 @@ def test_a_long_word_said_with_words_between_its_parts_is_met(session):
     result = ask(session, "成都的科普e站示范点有多少个")  # the report: “科普中国”乡村 e 站、…示范点396个
     assert result.answered, result.reason
     assert "396个" in result.reply
+
+
+@pytest.mark.parametrize("question, kept", [
+    ("有没有科学答疑的活动", "答疑"),  # not the county 大邑 (dayi), which no report names
+    ("青少年科技创新大赛得了几个金奖", "金奖"),  # not 锦江 (jinjiang): a dictionary word is no typo
+])
+def test_everyday_words_are_not_mended_into_place_names(session, question, kept):
+    result = ask(session, question)
+    assert result.query is not None and kept in result.query.normalized, result.query.fixes
