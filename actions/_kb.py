@@ -29,16 +29,6 @@ def kb_session() -> Iterator[Session]:
 
 def warm_up_in_background() -> None:
     """Build the search index and load jieba while the action server starts, not on the first question."""
-    import logging
-    import threading
+    from kb.answer import warm_up_in_background as start
 
-    from kb.answer import warm_up
-
-    def run() -> None:
-        try:
-            seconds = warm_up(database_url())
-            logging.getLogger("actions").info("knowledge base index ready in %.1f s", seconds)
-        except Exception as exc:  # no database yet (a test importing the actions): the first question builds it
-            logging.getLogger("actions").warning("knowledge base warm-up skipped: %s", exc)
-
-    threading.Thread(target=run, name="kb-warm-up", daemon=True).start()
+    start(database_url(), "actions")

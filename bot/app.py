@@ -23,6 +23,7 @@ from bot.responder import Responder
 from bot.wechat import WeChatEndpoint
 from bot.wechat import drain as drain_wechat
 from bot.wechat_api import make_client
+from kb import answer as kb_answer
 from kb.db import get_engine
 
 log = logging.getLogger("bot.app")
@@ -84,6 +85,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.limiter = make_limiter(settings)
         app.state.wechat_client = make_client(settings)
         app.state.wechat_tasks = set()
+        # the knowledge base answers when Rasa cannot: its index is built now, not on that question
+        app.state.kb_warm_up = kb_answer.warm_up_in_background(settings.database_url, "bot")
         try:  # the staff console's first admin (BOT_ADMIN_USER / BOT_ADMIN_PASSWORD) when none exists
             await run_in_threadpool(admin.bootstrap, settings)
         except SQLAlchemyError as exc:

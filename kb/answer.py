@@ -9,7 +9,9 @@ government body is worse than none.
 """
 from __future__ import annotations
 
+import logging
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -79,6 +81,22 @@ def warm_up(database_url: str) -> float:
         get_index(session).search("成都有多少家高校科协")
         session.rollback()
     return time.perf_counter() - start
+
+
+def warm_up_in_background(database_url: str, logger: str) -> threading.Thread:
+    """`warm_up` in a daemon thread, so a server starts at once; a failure (no database yet)
+    is logged and the first question builds the index instead."""
+
+    def run() -> None:
+        try:
+            seconds = warm_up(database_url)
+            logging.getLogger(logger).info("knowledge base index ready in %.1f s", seconds)
+        except Exception as exc:  # noqa: BLE001
+            logging.getLogger(logger).warning("knowledge base warm-up skipped: %s", exc)
+
+    thread = threading.Thread(target=run, name="kb-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 # -- the quoted part of a sentence ------------------------------------------------

@@ -49,6 +49,18 @@ def test_rasa_unreachable_answers_from_the_knowledge_base(sqlite_url):
         assert health.status_code == 503 and set(health.json()["not_ready"]) == {"rasa", "actions"}
 
 
+def test_the_bot_builds_the_knowledge_base_index_at_start_not_on_the_first_question(sqlite_url):
+    from sqlalchemy.engine import make_url as url_of
+
+    from kb import db as kb_db
+
+    key = ("index", str(url_of(kb_db.resolve_url(sqlite_url))))
+    kb_db._versioned.pop(key, None)  # built by an earlier test of this process: forget it
+    with bot_without_rasa(sqlite_url) as client:
+        client.app.state.kb_warm_up.join(timeout=60)
+        assert key in kb_db._versioned  # no question was asked
+
+
 def test_database_restart_fails_politely_and_recovers_without_a_bot_restart(proxied_db):
     url, proxy = proxied_db
     with bot_without_rasa(url) as client:
