@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.db import get_setting, session_scope
+from kb.db import get_setting, per_version, session_scope
 from kb import gate as kb_gate
 from kb.extract import Figure
-from kb.models import Unanswered
+from kb.models import Document, Unanswered
 from kb.search import Candidate, Index, Query, get_index
 from kb.text import normalize, tokenize
 
@@ -46,9 +47,9 @@ MAX_FIGURE_REPLY = 80  # a figure needs its clause and what it counts, not the w
 # Until staff set "handoff_text" in the console, say only what is true: no contact route is
 # configured, and the message is kept in the message log (which staff can read).
 DEFAULT_HANDOFF = "人工服务的联系方式还没有设置，我暂时没法为您转人工。您的留言会被记录下来，供科协工作人员查看。"
-NO_ANSWER = ("抱歉，我的知识库里暂时没有这个问题的答案，不想随便猜给您。"
-             "我能回答成都、绵阳、济宁和四川省科协工作报告里的数据和事情（比如“成都有多少家高校科协”），"
-             "包括科普活动、竞赛和天府科技云等平台。")
+NO_ANSWER = "抱歉，我的知识库里暂时没有这个问题的答案，不想随便猜给您。"
+EXAMPLE_QUESTION = "成都有多少家高校科协"  # offered as an example only while it is answered
+_PLACE_PART = re.compile(r"[\u4e00-\u9fff]{2,}?[省市区县]")
 
 
 @dataclass
@@ -67,6 +68,34 @@ class Answer:
 
 def handoff_text(session: Session) -> str:
     return get_setting(session, "handoff_text", DEFAULT_HANDOFF)
+
+
+def no_answer_text(session: Session) -> str:
+    """What to say when the knowledge base has no answer: that, and what it can answer, as
+    the reports it holds now say (their places), remade when staff change the reports."""
+    return per_version(session, "no_answer_text", _no_answer_text)
+
+
+def _no_answer_text(session: Session) -> str:
+    cities: list[str] = []
+    provinces: list[str] = []
+    regions = session.execute(select(Document.region).where(Document.status == "active").order_by(Document.id))
+    for (region,) in regions:  # "四川省成都市" -> 成都, "四川省" -> 四川省
+        parts = _PLACE_PART.findall(region or "")
+        if not parts:
+            continue
+        place = parts[-1]
+        group, name = (provinces, place) if place.endswith("省") else (cities, place[:-1])
+        if name not in group:
+            group.append(name)
+    places = cities + provinces
+    if not places:
+        return NO_ANSWER
+    listed = places[0] if len(places) == 1 else f"{'、'.join(places[:-1])}和{places[-1]}"
+    index = get_index(session)
+    query, candidates = index.search(EXAMPLE_QUESTION, limit=30)
+    example = f"（比如“{EXAMPLE_QUESTION}”）" if decide(query, candidates, index).ok else ""
+    return f"{NO_ANSWER}我能回答{listed}科协工作报告里的数据和事情{example}，包括科普活动、竞赛和平台。"
 
 
 def warm_up(database_url: str) -> float:
@@ -328,7 +357,7 @@ def answer(session: Session, question: str, *, openid: str = "", intent: str = "
             session.add(Unanswered(openid=openid, text=question.strip()[:1000], intent=intent or "",
                                    best_score=round(top.score, 4) if top else None))
             session.flush()
-        reply = f"{NO_ANSWER}{handoff_text(session)}"
+        reply = f"{no_answer_text(session)}{handoff_text(session)}"
         return Answer(reply, False, [], shown, query, reason=reason)
 
     reply, sources, ordered = compose(query, candidates, best)

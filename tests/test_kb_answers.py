@@ -6,6 +6,7 @@ and a floor under the measured answer quality of the test split.
 """
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 import pytest
@@ -357,3 +358,22 @@ def test_a_long_word_said_with_words_between_its_parts_is_met(session):
 def test_everyday_words_are_not_mended_into_place_names(session, question, kept):
     result = ask(session, question)
     assert result.query is not None and kept in result.query.normalized, result.query.fixes
+
+
+def test_the_no_answer_reply_names_the_places_of_the_reports_it_holds(session):
+    from kb.db import bump_kb_version
+    from kb.models import Document
+
+    def places(reply: str) -> set[str]:
+        listed = re.search(r"我能回答(.+?)科协工作报告", reply)
+        assert listed, reply
+        return set(re.split(r"、|和", listed.group(1)))
+
+    reply = ask(session, "成都明天天气怎么样").reply
+    assert places(reply) == {"成都", "绵阳", "济宁", "四川省"} and "比如“成都有多少家高校科协”" in reply
+    for doc in session.execute(select(Document).where(Document.region.like("%成都%"))).scalars():
+        doc.status = "disabled"  # staff switch the 成都 report off (rolled back after the test)
+    bump_kb_version(session)
+    reply = ask(session, "成都明天天气怎么样").reply
+    assert places(reply) == {"绵阳", "济宁", "四川省"}
+    assert "成都有多少家高校科协" not in reply  # no longer answered, so no longer offered
