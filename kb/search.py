@@ -305,6 +305,7 @@ class Index:
         # recent searches: one knowledge version's index answers the same text the same way
         self._recent: OrderedDict[tuple[str, tuple[str, ...]], tuple[Query, list[Candidate]]] = OrderedDict()
         self._recent_lock = threading.Lock()
+        self._places = frozenset(REGIONS) - UNREPORTED_DISTRICTS  # typos of these are mended even next to 都/的
 
     # -- vocabulary and typos --------------------------------------------------
 
@@ -342,7 +343,7 @@ class Index:
         raw = norm
         suffix = rf"({'|'.join(REGIONS)})(?:(?:市|县|区)(?![委政])|省(?!科协|委|政))"
         norm = re.sub(suffix, r"\1 ", norm)
-        norm, fixes = mend_typos(norm, self.vocabulary, self.known)
+        norm, fixes = mend_typos(norm, self.vocabulary, self.known, places=self._places)
         norm = re.sub(suffix, r"\1 ", norm)
         optional: set[str] = set()
         alternatives: dict[str, list[str]] = {}

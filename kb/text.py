@@ -8,6 +8,7 @@ from a general dictionary.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -418,6 +419,23 @@ def pinyin_key(word: str) -> str:
     return " ".join(lazy_pinyin(word))
 
 
+@functools.lru_cache(maxsize=65536)
+def pinyin_keys(word: str, limit: int = 16) -> tuple[str, ...]:
+    """Every toneless reading of a span, the usual one first: a typo's character may be read
+    otherwise alone than in the word it stands in for ("城都" is read cheng dou; 成都 is cheng du)."""
+    from itertools import islice, product
+
+    from pypinyin import Style, pinyin
+
+    readings = pinyin(word, style=Style.NORMAL, heteronym=True)
+    keys = [pinyin_key(word)]
+    for combo in islice(product(*readings), limit):
+        key = " ".join(combo)
+        if key not in keys:
+            keys.append(key)
+    return tuple(keys)
+
+
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 # A typo is inside a word: a span that starts or ends with a particle or a
 # measure word straddles two words ("赛到" of "竞赛到第几届" is no typo of 赛道).
@@ -425,13 +443,15 @@ _EDGE_CHARS = set("的了到是在有和与及把被给让向从对为以就都�
 
 
 def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
-               common_freq: int = 1) -> tuple[str, list[tuple[str, str]]]:
+               common_freq: int = 1, places: Iterable[str] = ()) -> tuple[str, list[tuple[str, str]]]:
     """Replace homophone typos of knowledge-base terms: "棉阳科写" -> "绵阳科协".
 
     `vocabulary` maps a pinyin key to the one term of the knowledge base that
     sounds like it (ambiguous keys are left out by the caller); `known` holds
     the words the reports use. A span is only mended when the reports never use
-    it and it is no word of the general dictionary ("时间" stays "时间", not "实践"; "答疑"
+    it and it is no word of the general dictionary. A span that starts or ends with a
+    character of everyday grammar ("都", "的") is left alone unless it sounds like one of
+    `places` ("城都" -> 成都). ("时间" stays "时间", not "实践"; "答疑"
     stays, not the county "大邑"; "金奖" stays, not "锦江").
     """
     fixes: list[tuple[str, str]] = []
@@ -452,13 +472,15 @@ def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
             done = False
             for n in range(min(6, len(run) - i), 1, -1):
                 span = run[i:i + n]
-                if span in known or span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS:
+                if span in known:
                     continue
-                term = vocabulary.get(pinyin_key(span))
+                term = next((vocabulary[k] for k in pinyin_keys(span) if k in vocabulary), None)
+                if (span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS) and term not in places:
+                    continue
                 # characters of a word the reports use stay as they are ("党建强会农技协" is no
                 # typo), unless a long term of the knowledge base sounds exactly like the span and
                 # differs in a character or two: "高效科协" -> 高校科协, though 高效 is a word
-                if term and any(covered[i:i + n]) and not (
+                if term and term not in places and any(covered[i:i + n]) and not (
                         n >= 4 and len(term) == n and 1 <= sum(1 for j in range(n) if term[j] != span[j]) <= 2):
                     continue
                 if term and term != span and general_word_freq(span) < common_freq:

@@ -377,3 +377,9 @@ def test_the_no_answer_reply_names_the_places_of_the_reports_it_holds(session):
     reply = ask(session, "成都明天天气怎么样").reply
     assert places(reply) == {"绵阳", "济宁", "四川省"}
     assert "成都有多少家高校科协" not in reply  # no longer answered, so no longer offered
+
+
+def test_a_place_typo_read_another_way_alone_is_mended(session):
+    result = ask(session, "城都新建了多少家企业科协")  # 城都 reads cheng dou, 成都 cheng du; 都 is also "all"
+    assert result.query is not None and ("城都", "成都") in result.query.fixes
+    assert result.answered and "325家" in result.reply
