@@ -124,6 +124,7 @@ _RANK = re.compile(r"第[一二三四五六七八九十\d]+(?![届批期次个�
 # an edition named in a text ("第3届天府科技云服务大会", "首届"): the sentences after it speak of it
 _EDITION = re.compile(r"(?:第\d+|首)届")
 # What kind of figure a question wants, from the words around its question word.
+_IN_ALL = re.compile(r"(一共|总共|共计|一起|一块)(?=[\u4e00-\u9fff])")
 _SPLIT_VERB = re.compile(r"([\u4e00-\u9fff])(的|了|过)([\u4e00-\u9fff])")
 _VAGUE_YEARS = re.compile(r"(?:这|近|那|前|过去)(?:几|些|两)年(?:来|里|间)?")
 _UNIT_HINTS: list[tuple[str, str]] = [
@@ -167,7 +168,7 @@ _RECENT_Q = re.compile(r"(现在|目前|最新|现任|如今|当前)")
 _HAS_DATE = re.compile(r"(\d{1,2}月\d{1,2}[日号]|20\d{2}年|\d{1,2}月)")
 _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|常委|博士|教授|同志|第一书记|记者|负责人)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单]*")
+_COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名条所年月日号期位篇部种批支座处件天户台套本门村站元亩回单]*")
 _MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单")
 
 
@@ -335,6 +336,7 @@ class Index:
     def parse(self, text: str) -> Query:
         norm = normalize(strip_fillers(our_city(normalize(text))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
+        norm = _IN_ALL.sub(r"\1 ", norm)  # "一共建了": 一共 / 建了, not 一 / 共建 / 了
         norm = _SPLIT_VERB.sub(lambda m: self._join_verb(m), norm)  # "颁的奖" says 颁奖
         norm = _MEASURE_GLUE.sub(lambda m: _unglue(m, self.corpus_text), norm)
         norm = _WHY_GLUE.sub("为 什么", _YEAR_GLUE.sub(r"\1 ", norm)).replace("上一届", "上届")

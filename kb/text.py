@@ -58,12 +58,13 @@ STOPWORDS = frozenset(
 )
 
 # Words of chat, not of the question: who is spoken to, who speaks, when-ish and how-ish
-# ("小编", "咱们", "这几年", "连着"). Reports never need them, so a sentence that lacks them
+# ("小编", "咱们", "这几年", "来着"). Reports never need them, so a sentence that lacks them
 # has not missed anything. Only a question's content words are filtered with them; the
 # reports' own statistics keep them.
 QUESTION_NOISE = frozenset(
     """小编 亲 咱们 咱 们 儿 名儿 的话 这边 那边 这里 那里 这阵子 那阵子 近年 近年来 第
-    连着 一直 总共是 一共是 大伙 大家 人家 听说 据说 好像 似乎 应该 到底是 具体是 麻烦 打听 打听打听 问问 请教一下
+    一直 总共是 一共是 大伙 大家 人家 听说 据说 好像 似乎 应该 到底是 具体是 麻烦 打听 打听打听 问问 请教一下
+    打扰 打扰一下 来着 着呢
     """.split()
 )
 
@@ -107,6 +108,7 @@ RELATED_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("带动", "帮助", "促成", "帮忙", "协助"),
     ("增长", "提高", "提升", "增加", "涨", "多了", "上升", "上涨", "增多", "变多", "增幅"),
     ("上届", "上一届", "去年", "上年"),
+    ("连续", "一连", "连着", "接连", "连年", "年年"),
     # what the reports did, in the words a parent, villager or clerk types
     ("挖掘", "挖出来", "挖出", "发掘", "找出"),
     ("入选", "选中", "上榜", "入围"),

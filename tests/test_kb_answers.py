@@ -383,3 +383,15 @@ def test_a_place_typo_read_another_way_alone_is_mended(session):
     result = ask(session, "城都新建了多少家企业科协")  # 城都 reads cheng dou, 成都 cheng du; 都 is also "all"
     assert result.query is not None and ("城都", "成都") in result.query.fixes
     assert result.answered and "325家" in result.reply
+
+
+def test_question_words_and_chat_are_not_content_words(kb_url):
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    with session_scope(kb_url) as s:
+        index = get_index(s)
+        assert "共建" not in index.parse("绵阳一共建了多少个科普e站").words  # 一共 / 建了, not 一 / 共建
+        assert "几号" not in index.parse("全国科技工作者日是几月几号来着").words
+        assert not {"打扰", "来着"} & set(index.parse("打扰一下 全国科技工作者日是哪天来着").words)
+        s.rollback()
