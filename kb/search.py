@@ -753,7 +753,10 @@ class Index:
                          if m.group(0) not in query.normalized]
                 if kind.group(1) in ("城市", "市", "县", "区"):
                     named += [r for r in regions_in(unit.text) if r not in query.regions]
-                if named:
+                if named and _HELD_Q.search(query.normalized) and not _HELD_AT.search(unit.text):
+                    cand.eligible = False  # "在哪个城市开的": a city the sentence names for another reason
+                    cand.why.append(f"names a {kind.group(1)}, not where it was held")
+                elif named:
                     factor *= 1.5 * (1.3 if _HELD_AT.search(unit.text) else 1.0)
                     cand.why.append(f"names a {kind.group(1)} ({named[0]}) ×1.5")
                 else:

@@ -395,3 +395,15 @@ def test_question_words_and_chat_are_not_content_words(kb_url):
         assert "几号" not in index.parse("全国科技工作者日是几月几号来着").words
         assert not {"打扰", "来着"} & set(index.parse("打扰一下 全国科技工作者日是哪天来着").words)
         s.rollback()
+
+
+def test_where_an_event_was_held_is_not_a_city_a_sentence_names_for_another_reason(kb_url):
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    with session_scope(kb_url) as s:
+        _, candidates = get_index(s).search("第三届天府科技云服务大会在哪个城市开的", limit=30)
+        held = [c for c in candidates if c.eligible and c.unit.kind == "sentence"]
+        assert held and "在成都举行" in held[0].unit.text
+        assert all("举行" in c.unit.text or "召开" in c.unit.text or "举办" in c.unit.text for c in held)
+        s.rollback()
