@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -145,9 +145,11 @@ def _clauses(sentence: str) -> list[tuple[int, int, str]]:
 
 
 def excerpt(sentence: str, words: list[str], figure: Figure | None = None,
-            places: list[str] = (), limit: int = MAX_REPLY, when: bool = False) -> str:  # type: ignore[assignment]
-    """The clauses of a sentence that answer: the figure's clause first, then the
-    clauses naming the question's place and words, then a short lead ("五年来,")."""
+            places: list[str] = (), limit: int = MAX_REPLY, when: bool = False,  # type: ignore[assignment]
+            kinds: Iterable[str] = ()) -> str:
+    """The clauses of a sentence that answer: the figure's clause first (or the clause that
+    says the kind of thing asked for, "哪个栏目" -> the clause with 栏目), then the clauses
+    naming the question's place and words, then a short lead ("五年来,")."""
     sentence = sentence.strip()
     if len(sentence) <= limit:
         return sentence
@@ -163,6 +165,8 @@ def excerpt(sentence: str, words: list[str], figure: Figure | None = None,
         core = next((i for i, (s, e, _) in enumerate(parts) if s <= figure.start < e), 0)
     elif when and dated:
         core = max(dated, key=lambda i: (hits(i), -i))
+    elif kinds and any(k in n for k in kinds for n in norm_parts):
+        core = max((i for i, n in enumerate(norm_parts) if any(k in n for k in kinds)), key=lambda i: (hits(i), -i))
     else:
         core = max(range(len(parts)), key=lambda i: (hits(i), -i))
     chosen = {core}
@@ -370,7 +374,7 @@ def compose(query: Query, candidates: list[Candidate],
     main, older = _newest(best, [c for c in candidates if c is not best], query)
     words = [t for t in query.tokens if len(t) >= 2]
     text = excerpt(main.unit.text, words, main.figure, query.regions, when=query.qtype == "date",
-                   limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY)
+                   limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY, kinds=query.answer_type)
     if main.unit.caption and query.qtype == "who":
         text = f"{main.unit.caption}：{text}"  # the caption names the person the sentence speaks of
     reply = text + _cite(main)

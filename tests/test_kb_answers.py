@@ -407,3 +407,9 @@ def test_where_an_event_was_held_is_not_a_city_a_sentence_names_for_another_reas
         assert held and "在成都举行" in held[0].unit.text
         assert all("举行" in c.unit.text or "召开" in c.unit.text or "举办" in c.unit.text for c in held)
         s.rollback()
+
+
+def test_the_quote_holds_the_clause_that_says_the_kind_of_thing_asked_for(session):
+    result = ask(session, "济宁反邪教专题片是在哪个栏目播出的")  # a long sentence; 栏目 is in its last clause
+    assert result.answered, result.reason
+    assert "一切为了群众" in result.reply.split("（来源：")[0]
