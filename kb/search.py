@@ -81,6 +81,10 @@ _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|
 _YEAR_GLUE = re.compile(r"((?:19|20)\d{2}年)(?=[\u4e00-\u9fff])(?![度底初末间内])")  # not "2023年度"
 _WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
 # "被评为什么荣誉", "哪家公司": the noun after 什么/哪 names the kind of answer; the report need not say it
+_NAMED_KIND_Q = re.compile(r"(主题|名称|名字|称号|口号|栏目|荣誉|全称)(?:是|叫|为)?(?:什么|啥)")
+# the name a report quotes next to the kind of thing asked for: “…”为主题, 主题为“…”, “…”栏目
+_QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|叫)?“[^”]{{2,40}}”)"
+QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
 _ANSWER_TYPE = re.compile(r"(?:什么|啥|哪个|哪些|哪家|哪所|哪种|哪项|哪一|哪两)\s*([\u4e00-\u9fff]{2,4})")
 ANSWER_TYPE_WEIGHT = 0.25
 ASKED_NUMBER = 0.3  # label coverage a figure gains when its clause says a number the question names
@@ -378,6 +382,7 @@ class Index:
                 if word in w or w in word:
                     alternatives.setdefault(w, alts)
         answer_type = {w for m in _ANSWER_TYPE.finditer(norm) for w in words if m.group(1).startswith(w)}
+        answer_type |= {m.group(1) for m in _NAMED_KIND_Q.finditer(norm) if m.group(1) in words}  # "主题是什么"
         related: dict[str, list[str]] = {}
         for w in words:
             alts = [a for a in related_words(w) if a in self.corpus_text and a not in words]
@@ -798,6 +803,12 @@ class Index:
         if level_clash:
             cand.eligible = False
             cand.why.append(level_clash)
+        if query.answer_type and query.qtype not in ("figure", "date"):
+            quoted = next((k for k in query.answer_type if re.search(_QUOTED_KIND.format(kind=re.escape(k)), unit.text)),
+                          None)
+            if quoted:
+                factor *= QUOTED_KIND_BOOST
+                cand.why.append(f"quotes the {quoted} asked for ×{QUOTED_KIND_BOOST}")
         if query.qtype != "figure" and not any(
                 len(t) >= 2 and t not in query.normalized and not regions_in(t) for t in unit.tokens):
             cand.eligible = False  # "范国滨院士" does not answer "范国滨是哪个院的院士"

@@ -413,3 +413,9 @@ def test_the_quote_holds_the_clause_that_says_the_kind_of_thing_asked_for(sessio
     result = ask(session, "济宁反邪教专题片是在哪个栏目播出的")  # a long sentence; 栏目 is in its last clause
     assert result.answered, result.reason
     assert "一切为了群众" in result.reply.split("（来源：")[0]
+
+
+def test_a_name_question_prefers_the_sentence_that_quotes_the_name(session):
+    result = ask(session, "宜宾科协廉洁教育活动的主题是什么")  # not "围绕活动主题开展了集体讨论"
+    assert result.answered, result.reason
+    assert "受警醒、明底线、知敬畏、守规矩" in result.reply.split("（来源：")[0]
