@@ -138,7 +138,11 @@ def _label_extra(index: Index, query: Query, best: Candidate) -> float:
         return 0.0
     said = query.normalized
     mass = {t: index.idf(t) for t in toks}
-    return sum(v for t, v in mass.items() if t not in said) / (sum(mass.values()) or 1.0)
+
+    def unsaid(t: str) -> bool:  # "成交" is said by "做成" when the two are related words
+        return t not in said and not any(index.hit(query, w, t, partial=False) >= 0.8 for w in query.words)
+
+    return sum(v for t, v in mass.items() if unsaid(t)) / (sum(mass.values()) or 1.0)
 
 
 @dataclass(frozen=True)
