@@ -77,8 +77,9 @@ FEATURES = (
     "label_extra",  # share of the figure's own words' idf mass the question does not say ("市级优秀学会")
     "total_vs_new",  # the question asks for a total (一共, 总共) and the figure counts what is new (新增)
     "open",  # an open question (什么, 哪些) that is not about a figure, a person, a date or a place
-    "coverage_known",  # coverage counting only the words the reports use somewhere: a citizen's own
-                       # words ("娃娃", "挖出来") cannot be in any sentence, a report word can
+    "coverage_known",  # coverage counting only the words the reports use somewhere (a citizen's own
+                       # words, "娃娃", "挖出来", cannot be in any sentence, a report word can), with
+                       # partial credit for a related word or part of a long one
 )
 
 _TOTAL_Q = re.compile(r"(一共|总共|共有|总数|总共|合计|全部|总计|到底有)")
@@ -126,7 +127,8 @@ def _coverage_known(index: Index, query: Query, best: Candidate, weights: dict[s
     known = {w: v for w, v in weights.items() if w in index.df or w in index.corpus_text}
     if not known:
         return 0.0
-    return sum(v for w, v in known.items() if w in best.matched) / sum(known.values())
+    said = {w: 1.0 if w in best.matched else index.hit(query, w, best.unit.context) for w in known}
+    return sum(v * said[w] for w, v in known.items()) / sum(known.values())
 
 
 def _label_extra(index: Index, query: Query, best: Candidate) -> float:
