@@ -474,3 +474,21 @@ def test_personal_api_token_from_the_account_page(console: Console) -> None:
     assert denied.status_code == 403
     console.post("/admin/account", {"action": "revoke"})
     assert console.client.get("/api/documents", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+def test_every_edit_page_saves_the_same_way(console: Console) -> None:
+    """bot/admin/edit.py: a row gone meanwhile is a 404, a read-only account gets a 403, a saved form
+    redirects back with its message, on the passage, report and event pages alike."""
+    console.login("boss")
+    gone = {"/admin/passages/999999": {"text": "改掉"}, "/admin/documents/999999": {"title": "改掉"},
+            "/admin/events/999999": {"title": "改掉", "kind": "科普活动", "starts_at": "2027-01-01 09:00"}}
+    for path, data in gone.items():
+        resp = console.post(path, data)
+        assert resp.status_code == 404 and "找不到" in resp.text, path
+    saved = console.post("/admin/documents/1", {"title": "新标题", "source": "", "region": "四川省绵阳市",
+                                                "published_at": "2021-06-01", "status": "active"})
+    assert saved.status_code == 200 and str(saved.url).endswith("/admin/documents/1")  # after the redirect
+    assert "已保存报告信息，机器人立即使用。" in console.flashes(saved.text)
+    console.login("vic")  # read-only
+    for path in ("/admin/passages/1", "/admin/documents/1", "/admin/events/1"):
+        assert console.post(path, {"text": "改掉"}).status_code == 403, path

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.admin.auth import page
+from bot.admin.edit import Outcome, save_edit
 from bot.admin.forms import field_error, form_text, in_db, int_param
 from bot.admin.render import error_page, flash, redirect, render
 from kb import events as kb_events
@@ -135,22 +136,15 @@ def _detail(session: Any, event_id: int, tz: str) -> dict[str, Any] | None:
 async def event_edit(request: Request) -> Response:
     tz = request.app.state.settings.tz
     event_id = request.path_params["event_id"]
-    errors: dict[str, str] = {}
-    general = ""
-    values = None
+    outcome, values = Outcome(), None
     if request.method == "POST":
-        if not request.state.staff.can("editor"):
-            return error_page(request, 403, "没有权限", "只读账号不能修改活动。")
         values, data = _submitted(request)
-        try:
-            await in_db(request, kb_events.update_event, event_id, data, actor=request.state.staff.username, tz=tz)
-        except LookupError:
-            return error_page(request, 404, "找不到", "这个活动不存在。")
-        except knowledge.Invalid as exc:
-            errors, general = _error(exc)
-        else:
-            flash(request, "已保存；提醒时间随之调整。")
-            return redirect(request.url.path)
+        outcome = await save_edit(
+            request, lambda s: kb_events.update_event(s, event_id, data, actor=request.state.staff.username, tz=tz),
+            labels=LABELS, what="活动", gone="这个活动不存在。", saved="已保存；提醒时间随之调整。")
+        if outcome.response is not None:
+            return outcome.response
+    errors, general = outcome.errors, outcome.general
     ev = await in_db(request, _detail, event_id, tz)
     if ev is None:
         return error_page(request, 404, "找不到", "这个活动不存在。")

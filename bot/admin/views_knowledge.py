@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.admin.auth import page
+from bot.admin.edit import Outcome, save_edit
 from bot.admin.forms import field_error, form_text, in_db, int_param
 from bot.admin.render import error_page, flash, redirect, render
 from kb import knowledge
@@ -190,27 +191,16 @@ def table_edit(view: TableView):  # noqa: ANN201
     @page("viewer")
     async def endpoint(request: Request) -> Response:
         row_id = request.path_params["row_id"]
-        errors: dict[str, str] = {}
-        general = ""
-        values = None
+        outcome, values = Outcome(), None
         if request.method == "POST":
-            if not request.state.staff.can("editor"):
-                return error_page(request, 403, "没有权限", "只读账号不能修改知识库。")
             values = _submitted(request, view)
-            try:
-                await in_db(request, knowledge.update_row, view.table, row_id, values,
-                            actor=request.state.staff.username)
-            except knowledge.NotFound:
-                return error_page(request, 404, "找不到", "这一条已不存在（可能刚被删除）。")
-            except knowledge.Invalid as exc:
-                name, message = field_error(str(exc), _labels(view))
-                if name:
-                    errors[name] = message
-                else:
-                    general = message
-            else:
-                flash(request, "已保存，机器人立即使用新内容。")
-                return redirect(request.url.path)
+            outcome = await save_edit(
+                request, lambda s: knowledge.update_row(s, view.table, row_id, values, actor=request.state.staff.username),
+                labels=_labels(view), what="知识库", gone="这一条已不存在（可能刚被删除）。",
+                saved="已保存，机器人立即使用新内容。")
+            if outcome.response is not None:
+                return outcome.response
+        errors, general = outcome.errors, outcome.general
         try:
             detail = await in_db(request, _detail, view.table, row_id)
         except knowledge.NotFound:
@@ -321,23 +311,15 @@ DOC_VIEW = VIEWS["documents"]
 @page("viewer")
 async def document_detail(request: Request) -> Response:
     doc_id = request.path_params["row_id"]
-    errors: dict[str, str] = {}
-    general = ""
-    values = None
+    outcome, values = Outcome(), None
     if request.method == "POST":
-        if not request.state.staff.can("editor"):
-            return error_page(request, 403, "没有权限", "只读账号不能修改知识库。")
         values = _submitted(request, DOC_VIEW)
-        try:
-            await in_db(request, knowledge.update_row, "documents", doc_id, values, actor=request.state.staff.username)
-        except knowledge.NotFound:
-            return error_page(request, 404, "找不到", "这份报告已不存在。")
-        except knowledge.Invalid as exc:
-            name, message = field_error(str(exc), _labels(DOC_VIEW))
-            errors, general = ({name: message}, "") if name else ({}, message)
-        else:
-            flash(request, "已保存报告信息，机器人立即使用。")
-            return redirect(request.url.path)
+        outcome = await save_edit(
+            request, lambda s: knowledge.update_row(s, "documents", doc_id, values, actor=request.state.staff.username),
+            labels=_labels(DOC_VIEW), what="知识库", gone="这份报告已不存在。", saved="已保存报告信息，机器人立即使用。")
+        if outcome.response is not None:
+            return outcome.response
+    errors, general = outcome.errors, outcome.general
     try:
         doc = await in_db(request, knowledge.document_detail, doc_id)
         history = await in_db(request, knowledge.history, "documents", doc_id, 20)
