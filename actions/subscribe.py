@@ -15,7 +15,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions._kb import kb_session
 from kb import subscriptions
 
-ALL_KINDS = ("科普活动", "竞赛", "会议")
 # kind -> what in a message (or in an event's name) says it
 KIND_WORDS = {
     "竞赛": re.compile(r"赛|杯"),
@@ -64,16 +63,8 @@ def topics_of(tracker: Tracker) -> list[str]:
     return list(dict.fromkeys(kinds + regions))
 
 
-def describe(topics: list[str]) -> str:
-    """["成都", "竞赛"] -> "成都的竞赛"; [] -> "全部科普活动、竞赛和会议"."""
-    kinds = [t for t in topics if t in ALL_KINDS]
-    places = [t for t in topics if t not in ALL_KINDS]
-    what = "、".join(kinds) if kinds else ("活动" if places else "全部科普活动、竞赛和会议")
-    return f"{'、'.join(places)}的{what}" if places else what
-
-
 def subscribed_reply(topics: list[str]) -> str:
-    return (f"好的，已为您订阅{describe(topics)}提醒。有新的安排时，我会在开始前通知您。"
+    return (f"好的，已为您订阅{subscriptions.describe(topics)}提醒。有新的安排时，我会在开始前通知您。"
             "想退订时回复“取消订阅”就行。")
 
 

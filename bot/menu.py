@@ -82,8 +82,7 @@ def subscription_click(session: Session, tz: str, openid: str, key: str) -> str:
     outcome = subscriptions.apply_menu_key(session, openid, key)
     if outcome == "subscribed":
         sub = subscriptions.get(session, openid)
-        topics = "、".join(sub.topics) if sub and sub.topics else "全部科普活动、竞赛和会议"
-        return texts.SUBSCRIBED_BY_MENU.format(topics=topics)
+        return texts.SUBSCRIBED_BY_MENU.format(topics=subscriptions.describe(sub.topics if sub else None))
     if outcome == "paused":
         return texts.UNSUBSCRIBED_BY_MENU
     if outcome == "not_subscribed":

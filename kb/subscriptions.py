@@ -31,6 +31,15 @@ MENU_SUBSCRIBE: dict[str, list[str]] = {
 MENU_UNSUBSCRIBE = "UNSUBSCRIBE"
 
 
+def describe(topics: Iterable[str] | None) -> str:
+    """What a subscription follows, in words: ["成都", "竞赛"] -> "成都的竞赛"; [] -> "全部科普活动、竞赛和会议"."""
+    topics = list(topics or [])
+    kinds = [t for t in topics if t in KINDS]
+    places = [t for t in topics if t not in KINDS]
+    what = "、".join(kinds) if kinds else ("活动" if places else "全部科普活动、竞赛和会议")
+    return f"{'、'.join(places)}的{what}" if places else what
+
+
 def _get(session: Session, openid: str) -> Subscriber | None:
     return session.execute(select(Subscriber).where(Subscriber.openid == openid)).scalars().first()
 

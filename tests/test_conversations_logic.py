@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from actions.answer import is_bare_follow_up, needs_region
-from actions.subscribe import describe, kinds_in, subscribed_reply, wants_to_start, wants_to_stop
+from actions.subscribe import kinds_in, subscribed_reply, wants_to_start, wants_to_stop
+from kb.subscriptions import describe
 from bot.nlu_components import longest_entities
 from kb.dialogue_support import Names, canonical_region, resolve_relative_year, rewrite_question
 
