@@ -24,7 +24,7 @@ from kb.db import get_setting, per_version, session_scope
 from kb import gate as kb_gate
 from kb.extract import Figure
 from kb.models import Document, Unanswered
-from kb.search import Candidate, Index, Query, get_index
+from kb.search import NAME_KINDS, Candidate, Index, Query, get_index
 from kb.text import normalize, tokenize
 
 
@@ -49,7 +49,7 @@ MAX_FIGURE_REPLY = 80  # a figure needs its clause and what it counts, not the w
 DEFAULT_HANDOFF = "人工服务的联系方式还没有设置，我暂时没法为您转人工。您的留言会被记录下来，供科协工作人员查看。"
 NO_ANSWER = "抱歉，我的知识库里暂时没有这个问题的答案，不想随便猜给您。"
 EXAMPLE_QUESTION = "成都有多少家高校科协"  # offered as an example only while it is answered
-_PLACE_PART = re.compile(r"[\u4e00-\u9fff]{2,}?[省市区县]")
+_PLACE_PART = re.compile(r"[\u4e00-\u9fff]{2,}?[省市州区县]")
 
 
 @dataclass
@@ -80,12 +80,12 @@ def _no_answer_text(session: Session) -> str:
     cities: list[str] = []
     provinces: list[str] = []
     regions = session.execute(select(Document.region).where(Document.status == "active").order_by(Document.id))
-    for (region,) in regions:  # "四川省成都市" -> 成都, "四川省" -> 四川省
-        parts = _PLACE_PART.findall(region or "")
+    for (region,) in regions:  # "四川省成都市" -> 成都, "四川省成都市高新区" -> 成都, "四川省" -> 四川省
+        parts = _PLACE_PART.findall(region or "") or ([region.strip()] if (region or "").strip() else [])
         if not parts:
             continue
-        place = parts[-1]
-        group, name = (provinces, place) if place.endswith("省") else (cities, place[:-1])
+        place = next((p for p in reversed(parts) if p[-1] in "市州"), parts[0])  # the city, else the province
+        group, name = (provinces, place) if place.endswith("省") else (cities, place.rstrip("市"))
         if name not in group:
             group.append(name)
     places = cities + provinces
@@ -107,7 +107,7 @@ def warm_up(database_url: str) -> float:
     """
     start = time.perf_counter()
     with session_scope(database_url) as session:
-        get_index(session).search("成都有多少家高校科协")
+        get_index(session).search(EXAMPLE_QUESTION)
         session.rollback()
     return time.perf_counter() - start
 
@@ -374,7 +374,8 @@ def compose(query: Query, candidates: list[Candidate],
     main, older = _newest(best, [c for c in candidates if c is not best], query)
     words = [t for t in query.tokens if len(t) >= 2]
     text = excerpt(main.unit.text, words, main.figure, query.regions, when=query.qtype == "date",
-                   limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY, kinds=query.answer_type)
+                   limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY,
+                   kinds=[k for k in query.answer_type if k in NAME_KINDS])
     if main.unit.caption and query.qtype == "who":
         text = f"{main.unit.caption}：{text}"  # the caption names the person the sentence speaks of
     reply = text + _cite(main)

@@ -49,18 +49,20 @@ _OTHER_DISTRICTS = {
 }
 for _city, _districts in _OTHER_DISTRICTS.items():
     REGION_PARENT.update({d: _city for d in _districts})
-# places no report names: no homophone typo is mended into one of them
-UNREPORTED_DISTRICTS = frozenset(d for ds in _OTHER_DISTRICTS.values() for d in ds)
+# no homophone typo is mended into one of these unless a report names it (kb.search)
+ADDED_DISTRICTS = frozenset(d for ds in _OTHER_DISTRICTS.values() for d in ds)
 REGIONS = ("四川", "成都", "绵阳", "济宁", "通江", "巴中", "德阳", "资阳", "重庆", "山东", "泸州", "宜宾",
            "南充", "达州", "广安", "乐山", "眉山", "雅安", "遂宁", "内江", "自贡", "攀枝花", "广元",
            "凉山", "甘孜", "阿坝", "江油", "三台", "梓潼", "北川", "平武", "盐亭", "安州", "游仙", "涪城",
            "曲阜", "兖州", "邹城", "微山", "鱼台", "金乡", "嘉祥", "汶上", "泗水", "梁山", "任城",
            "巴州", "新津", "锦江", "蒲江", "北碚", *(d for ds in _OTHER_DISTRICTS.values() for d in ds))
 # "咱们市", "我市": the city of the district the citizen names as where they are
-_OUR_CITY = re.compile(r"(?:咱们|我们|咱|我)全?市|本市")
-_SPEAKER = re.compile(r"(?:我(?:是|在|住在?|来自)|来自)?(?P<d>{})(?:市|县|区)?(?:这边|那边|这里|的|人)?".format(
-    "|".join(sorted((r for r in REGIONS if r in REGION_PARENT and REGION_PARENT[r] not in ("四川", "山东")),
-                    key=len, reverse=True))))
+_OUR_CITY = re.compile(r"(?:(?:咱们|我们|咱|我)全?市|本市)(?!场)")  # not 我们市场
+_DISTRICT = "|".join(sorted((r for r in REGIONS if r in REGION_PARENT and REGION_PARENT[r] not in ("四川", "山东")),
+                            key=len, reverse=True))
+# where the citizen says they are: "我在郫都", "我是嘉祥的", "梁山这边" (a bare district is what is asked about)
+_SPEAKER = re.compile(rf"(?:我(?:是|在|住在?|来自)|来自)(?P<a>{_DISTRICT})(?:市|县|区)?(?:这边|那边|这里|的|人)?"
+                      rf"|(?P<b>{_DISTRICT})(?:市|县|区)?(?:这边|那边|这里|的人|人)")
 PROVINCES = ("四川", "山东", "重庆")
 # Unit families: a question that asks "多少人" wants a figure counted in people.
 UNIT_CLASSES = {
@@ -114,7 +116,7 @@ def our_city(text: str) -> str:
     m = _SPEAKER.search(text)
     if m is None:
         return text
-    city = REGION_PARENT[m.group("d")]
+    city = REGION_PARENT[m.group("a") or m.group("b")]
     return _OUR_CITY.sub(city, text[:m.start()] + " " + text[m.end():], count=1)
 
 

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.db import per_version
-from kb.extract import REGIONS, UNREPORTED_DISTRICTS, Figure, ancestors, figures, our_city, regions_in
+from kb.extract import ADDED_DISTRICTS, REGIONS, Figure, ancestors, figures, our_city, regions_in
 from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
@@ -81,7 +81,8 @@ _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|
 _YEAR_GLUE = re.compile(r"((?:19|20)\d{2}年)(?=[\u4e00-\u9fff])(?![度底初末间内])")  # not "2023年度"
 _WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
 # "被评为什么荣誉", "哪家公司": the noun after 什么/哪 names the kind of answer; the report need not say it
-_NAMED_KIND_Q = re.compile(r"(主题|名称|名字|称号|口号|栏目|荣誉|全称)(?:是|叫|为)?(?:什么|啥)")
+NAME_KINDS = ("主题", "名称", "名字", "称号", "口号", "栏目", "荣誉", "全称")  # kinds of answer that are a name
+_NAMED_KIND_Q = re.compile(rf"({'|'.join(NAME_KINDS)})(?:是|叫|为)?(?:什么|啥)")
 # the name a report quotes next to the kind of thing asked for: “…”为主题, 主题为“…”, “…”栏目
 _QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|叫)?“[^”]{{2,40}}”)"
 QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
@@ -130,7 +131,7 @@ _EDITION = re.compile(r"(?:第\d+|首)届")
 # What kind of figure a question wants, from the words around its question word.
 _IN_ALL = re.compile(r"(一共|总共|共计|一起|一块)(?=[\u4e00-\u9fff])")
 _SPLIT_VERB = re.compile(r"([\u4e00-\u9fff])(的|了|过)([\u4e00-\u9fff])")
-_VAGUE_YEARS = re.compile(r"(?:这|近|那|前|过去)(?:几|些|两)年(?:来|里|间)?")
+_VAGUE_YEARS = re.compile(r"(?<![目提当之以])(?:这|近|那|前|过去)(?:几|些|两|2)年(?:来|里|间)?")  # 两 is 2 by now
 _UNIT_HINTS: list[tuple[str, str]] = [
     (r"(?:几|多少)个?(?:小时|钟头)|几个月|多少个月", "duration"),
     (r"百分之几|百分之多少|百分比|比例|占比|几成|%", "percent"),
@@ -234,6 +235,7 @@ class _WordMatcher:
     subs: tuple[str, ...]  # parts of a long word, for a partial hit
     related_long: re.Pattern[str] | None
     related_short: re.Pattern[str] | None
+    gapped: re.Pattern[str] | None  # a long word's parts a few characters apart ("科普…e站")
 
 
 @dataclass
@@ -269,7 +271,7 @@ class Query:
             long_ = [re.escape(a) for a in rel if len(a) >= 2]
             short = [re.escape(a) for a in rel if len(a) < 2]
             m = _WordMatcher(full, subs, re.compile("|".join(long_)) if long_ else None,
-                             re.compile("|".join(short)) if short else None)
+                             re.compile("|".join(short)) if short else None, _gapped(word))
             self._matchers[word] = m
         return m
 
@@ -301,6 +303,8 @@ class Index:
         self.faqs = [u for u in units if u.kind == "faq"]
         self.known: set[str] = set(self.df)
         self.corpus_text = "\n".join(u.norm for u in sentences)
+        # places a typo may be mended into: not a district of the table that no report names ("答疑" is no 大邑)
+        self._places = frozenset(r for r in REGIONS if r not in ADDED_DISTRICTS or r in self.corpus_text)
         self.vocabulary = self._vocabulary(list(terms))
         # every sentence's context in one string (and once more without "、" and "(…)"), so a
         # question word is looked for once per question, not once per sentence
@@ -310,13 +314,12 @@ class Index:
         # recent searches: one knowledge version's index answers the same text the same way
         self._recent: OrderedDict[tuple[str, tuple[str, ...]], tuple[Query, list[Candidate]]] = OrderedDict()
         self._recent_lock = threading.Lock()
-        self._places = frozenset(REGIONS) - UNREPORTED_DISTRICTS  # typos of these are mended even next to 都/的
 
     # -- vocabulary and typos --------------------------------------------------
 
     def _vocabulary(self, terms: list[str]) -> dict[str, str]:
         """pinyin -> the one knowledge-base word that sounds like that (ambiguous sounds dropped)."""
-        words = {normalize(t) for t in terms} | (set(REGIONS) - UNREPORTED_DISTRICTS) | {w for w, _ in self.synonyms}
+        words = {normalize(t) for t in terms} | set(self._places) | {w for w, _ in self.synonyms}
         words |= {c for _, c in self.synonyms}
         # only words of this knowledge base, not common Chinese: "有几" must not become "有机"
         words |= {t for t in self.df if len(t) >= 2 and general_word_freq(t) < 500}
@@ -560,7 +563,7 @@ class Index:
 
     def hit(self, query: Query, word: str, text: str, partial: bool = True) -> float:
         """1 when the text says the word (or a synonym of it); part of it for part of a long word,
-        or for a related word ("率" for "领队")."""
+        for its parts a few characters apart ("科普…e站"), or for a related word ("率" for "领队")."""
         m = query.matcher(word)
         if m.full.search(text):
             return 1.0
@@ -573,6 +576,8 @@ class Index:
             out = max(out, RELATED_HIT)
         elif m.related_short is not None and m.related_short.search(text):
             out = max(out, RELATED_HIT_SHORT)
+        if partial and m.gapped is not None and m.gapped.search(text):
+            out = max(out, GAPPED_HIT)
         return out
 
     def _context_hits(self, query: Query, word: str) -> dict[int, float]:
@@ -591,9 +596,8 @@ class Index:
         if m.related_long is not None:
             for pos in self._contexts.containing(m.related_long):
                 out[pos] = max(out.get(pos, 0.0), RELATED_HIT)
-        gapped = _gapped(word)
-        if gapped is not None:  # "科普e站" in "“科普中国”乡村e站": its parts in order, a few characters apart
-            for pos in self._contexts.containing(gapped):
+        if m.gapped is not None:  # "科普e站" in "“科普中国”乡村e站": its parts in order, a few characters apart
+            for pos in self._contexts.containing(m.gapped):
                 out[pos] = max(out.get(pos, 0.0), GAPPED_HIT)
         for pos in self._contexts.containing(m.full) | self._contexts_plain.containing(m.full):
             out[pos] = 1.0
@@ -958,9 +962,9 @@ def _gapped(word: str) -> re.Pattern[str] | None:
         piece = max((t for t in pieces if word.startswith(t, i)), key=len, default=word[i])
         parts.append(piece)
         i += len(piece)
-    if len(parts) < 2 or len(parts) > 4:
-        return None
-    return re.compile(r"[^，,。；;：:、]{0,6}?".join(r"\s*".join(map(re.escape, p)) for p in parts))
+    if len(parts) < 2 or len(parts) > 4 or sum(1 for p in parts if len(p) == 1) > 1:
+        return None  # "wifi" in four letters would match almost anything
+    return re.compile(r"[^，,。；;：:、\x00]{0,6}?".join(r"\s*".join(map(re.escape, p)) for p in parts))
 
 
 @functools.lru_cache(maxsize=4096)

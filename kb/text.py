@@ -423,8 +423,9 @@ def pinyin_key(word: str) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def pinyin_keys(word: str, limit: int = 16) -> tuple[str, ...]:
-    """Every toneless reading of a span, the usual one first: a typo's character may be read
-    otherwise alone than in the word it stands in for ("城都" is read cheng dou; 成都 is cheng du)."""
+    """The toneless readings of a span (the usual one first, then up to `limit` combinations of
+    its characters' readings): a typo's character may be read otherwise alone than in the word
+    it stands in for ("城都" is read cheng dou; 成都 is cheng du)."""
     from itertools import islice, product
 
     from pypinyin import Style, pinyin
@@ -451,10 +452,11 @@ def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
     `vocabulary` maps a pinyin key to the one term of the knowledge base that
     sounds like it (ambiguous keys are left out by the caller); `known` holds
     the words the reports use. A span is only mended when the reports never use
-    it and it is no word of the general dictionary. A span that starts or ends with a
-    character of everyday grammar ("都", "的") is left alone unless it sounds like one of
-    `places` ("城都" -> 成都). ("时间" stays "时间", not "实践"; "答疑"
-    stays, not the county "大邑"; "金奖" stays, not "锦江").
+    it and it is no word of the general dictionary ("时间" stays "时间", not "实践"; "金奖"
+    stays, not "锦江"). A span that starts or ends with a character of everyday grammar
+    ("都", "的", "把") is left alone, and so is a character of a word the reports use,
+    unless that very character is the same in one of `places` ("城都" -> 成都, whose 都 is
+    shared; but "把中小学生" keeps 把, not 巴中).
     """
     fixes: list[tuple[str, str]] = []
     out = []
@@ -477,12 +479,17 @@ def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
                 if span in known:
                     continue
                 term = next((vocabulary[k] for k in pinyin_keys(span) if k in vocabulary), None)
-                if (span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS) and term not in places:
+                if term in places and len(term) == n:
+                    # a place's typo: grammar characters and report words may only be where the
+                    # place has the same character ("城都": 都 is 成都's too)
+                    if any((span[j] in _EDGE_CHARS or covered[i + j]) and span[j] != term[j] for j in range(n)):
+                        continue
+                elif span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS:
                     continue
                 # characters of a word the reports use stay as they are ("党建强会农技协" is no
                 # typo), unless a long term of the knowledge base sounds exactly like the span and
                 # differs in a character or two: "高效科协" -> 高校科协, though 高效 is a word
-                if term and term not in places and any(covered[i:i + n]) and not (
+                elif term and any(covered[i:i + n]) and not (
                         n >= 4 and len(term) == n and 1 <= sum(1 for j in range(n) if term[j] != span[j]) <= 2):
                     continue
                 if term and term != span and general_word_freq(span) < common_freq:
