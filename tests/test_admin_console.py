@@ -480,11 +480,15 @@ def test_every_edit_page_saves_the_same_way(console: Console) -> None:
     """bot/admin/edit.py: a row gone meanwhile is a 404, a read-only account gets a 403, a saved form
     redirects back with its message, on the passage, report and event pages alike."""
     console.login("boss")
-    gone = {"/admin/passages/999999": {"text": "改掉"}, "/admin/documents/999999": {"title": "改掉"},
-            "/admin/events/999999": {"title": "改掉", "kind": "科普活动", "starts_at": "2027-01-01 09:00"}}
-    for path, data in gone.items():
+    gone = {"/admin/passages/999999": ({"text": "改掉"}, "这一条已不存在（可能刚被删除）"),
+            "/admin/documents/999999": ({"title": "改掉"}, "这份报告已不存在。"),
+            "/admin/events/999999": ({"title": "改掉", "kind": "科普活动", "starts_at": "2027-01-01 09:00"},
+                                     "这个活动不存在。")}
+    for path, (data, message) in gone.items():  # the save's own 404 (the page's GET says it otherwise)
         resp = console.post(path, data)
-        assert resp.status_code == 404 and "找不到" in resp.text, path
+        assert resp.status_code == 404 and message in resp.text and not resp.history, path
+    empty = console.post("/admin/passages/1", {"text": "   "})
+    assert empty.status_code == 422 and "段落内容不能为空" in empty.text  # next to its field
     saved = console.post("/admin/documents/1", {"title": "新标题", "source": "", "region": "四川省绵阳市",
                                                 "published_at": "2021-06-01", "status": "active"})
     assert saved.status_code == 200 and str(saved.url).endswith("/admin/documents/1")  # after the redirect

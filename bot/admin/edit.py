@@ -4,7 +4,8 @@ Every edit page saves the same way, as Django's admin change form does: only edi
 save (403 for a read-only account), a row deleted meanwhile is a 404, a value the data
 layer refuses is shown next to its field (the page is rendered again with what was typed,
 422), and a saved form redirects back to the page with a message. One place for it, so
-the pages cannot drift apart.
+the edit pages cannot drift apart. (The pages that create rows — a new Q&A, synonym, event,
+an imported report — have their own checks before saving and map errors themselves.)
 """
 from __future__ import annotations
 
