@@ -30,7 +30,8 @@ log = logging.getLogger("bot.app")
 
 
 async def healthz(request: Request) -> JSONResponse:
-    """200 when the database, Rasa and the action server answer; 503 with what is not ready."""
+    """200 when the database, Rasa and the action server answer and the knowledge-base index
+    is built (the first second after a start); 503 with what is not ready."""
     state = request.app.state
     checks: dict[str, bool] = {}
 
@@ -49,6 +50,8 @@ async def healthz(request: Request) -> JSONResponse:
         checks["actions"] = resp.status_code == 200
     except httpx.HTTPError:
         checks["actions"] = False
+    warm_up = getattr(state, "kb_warm_up", None)
+    checks["knowledge"] = warm_up is None or not warm_up.is_alive()
     ok = all(checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks,
             "not_ready": [k for k, v in checks.items() if not v]}

@@ -45,6 +45,7 @@ def test_rasa_unreachable_answers_from_the_knowledge_base(sqlite_url):
         resp = client.post("/api/ask", json={"text": "通江县推送了多少条科普信息", "user": "o_norasa"}, headers=AUTH)
         assert resp.status_code == 200
         assert resp.json()["answered"] and "10万余条" in resp.json()["reply"]
+        client.app.state.kb_warm_up.join(timeout=60)
         health = client.get("/healthz")
         assert health.status_code == 503 and set(health.json()["not_ready"]) == {"rasa", "actions"}
 
@@ -59,6 +60,7 @@ def test_the_bot_builds_the_knowledge_base_index_at_start_not_on_the_first_quest
     with bot_without_rasa(sqlite_url) as client:
         client.app.state.kb_warm_up.join(timeout=60)
         assert key in kb_db._versioned  # no question was asked
+        assert client.get("/healthz").json()["checks"]["knowledge"] is True
 
 
 def test_database_restart_fails_politely_and_recovers_without_a_bot_restart(proxied_db):

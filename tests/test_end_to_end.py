@@ -54,7 +54,7 @@ def test_forged_signature_is_refused(stack, method):
 def test_healthz_reports_every_part_ready(stack):
     resp = httpx.get(f"{stack.bot_url}/healthz", timeout=5)
     assert resp.status_code == 200
-    assert resp.json()["checks"] == {"database": True, "rasa": True, "actions": True}
+    assert resp.json()["checks"] == {"database": True, "rasa": True, "actions": True, "knowledge": True}
 
 
 def test_api_ask_returns_the_same_answer_as_json(stack):
