@@ -9,7 +9,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions._kb import kb_session
 from bot import texts
 from kb.answer import handoff_text
-from kb.db import get_setting
 
 
 class ActionGreet(Action):
@@ -18,7 +17,7 @@ class ActionGreet(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         with kb_session() as session:
-            dispatcher.utter_message(text=get_setting(session, "welcome_text", texts.WELCOME))
+            dispatcher.utter_message(text=texts.welcome(session))
         return []
 
 

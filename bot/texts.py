@@ -1,10 +1,31 @@
 """What the bot says outside the knowledge base. Staff may override the first two in settings."""
+from __future__ import annotations
 
-WELCOME = (
-    "您好，欢迎关注！我是科协助手，可以回答成都、绵阳、济宁和四川省科协工作报告里的数据和事情，"
-    "包括科普活动和会议、青少年科技竞赛、天府科技云等平台。直接发文字问我就行，"
-    "比如“成都有多少家高校科协”。发送“订阅活动提醒”，活动开始前我会提醒您。"
-)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+def welcome(session: Session) -> str:
+    """The staff's welcome text (console settings), else `default_welcome`."""
+    from kb.db import get_setting
+
+    return get_setting(session, "welcome_text", "") or default_welcome(session)
+
+
+def default_welcome(session: Session) -> str:
+    """The welcome for the reports the knowledge base holds now: their places, and the example
+    question only while it is answered (so it stays true when staff change the reports)."""
+    from kb.answer import what_it_covers
+
+    places, example = what_it_covers(session)
+    if not places:
+        return ("您好，欢迎关注！我是科协助手。知识库里还没有导入工作报告，暂时回答不了数据类问题。"
+                "发送“订阅活动提醒”，活动开始前我会提醒您。")
+    hint = f"比如“{example}”。" if example else ""
+    return (f"您好，欢迎关注！我是科协助手，可以回答{places}科协工作报告里的数据和事情，"
+            f"包括科普活动和会议、青少年科技竞赛和平台。直接发文字问我就行，{hint}"
+            "发送“订阅活动提醒”，活动开始前我会提醒您。")
 NOT_TEXT = "收到啦！我目前只看得懂文字和语音，请用文字告诉我您想了解的科普活动、竞赛、平台或数据。"
 VOICE_UNRECOGNISED = "抱歉，没听清您的语音，请直接发文字问我。"
 RATE_LIMITED = "您发得有点快，请稍等几秒再问我。"

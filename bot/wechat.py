@@ -53,7 +53,7 @@ from bot.protocol import (
     split_reply,
     valid_aes_key,
 )
-from kb.db import get_setting, session_scope
+from kb.db import session_scope
 
 log = logging.getLogger("bot.wechat")
 
@@ -316,7 +316,7 @@ async def on_voice(ep: WeChatEndpoint, msg: Incoming) -> str | None:
 
 @handles("event:subscribe", "event:subscribe_scan")
 async def on_follow(ep: WeChatEndpoint, msg: Incoming) -> str | None:
-    reply = await ep.in_session(get_setting, "welcome_text", texts.WELCOME)
+    reply = await ep.in_session(texts.welcome)
     await ep.log_only(msg, msg.event_key, reply)
     return reply
 

@@ -73,10 +73,20 @@ def handoff_text(session: Session) -> str:
 def no_answer_text(session: Session) -> str:
     """What to say when the knowledge base has no answer: that, and what it can answer, as
     the reports it holds now say (their places), remade when staff change the reports."""
-    return per_version(session, "no_answer_text", _no_answer_text)
+    places, example = what_it_covers(session)
+    if not places:
+        return NO_ANSWER
+    hint = f"（比如“{example}”）" if example else ""
+    return f"{NO_ANSWER}我能回答{places}科协工作报告里的数据和事情{hint}，包括科普活动、竞赛和平台。"
 
 
-def _no_answer_text(session: Session) -> str:
+def what_it_covers(session: Session) -> tuple[str, str]:
+    """("成都、绵阳、济宁和四川省", "成都有多少家高校科协"): the places of the active reports, cities
+    first, and the example question while it is answered ("" when not); per knowledge version."""
+    return per_version(session, "what_it_covers", _what_it_covers)
+
+
+def _what_it_covers(session: Session) -> tuple[str, str]:
     cities: list[str] = []
     provinces: list[str] = []
     regions = session.execute(select(Document.region).where(Document.status == "active").order_by(Document.id))
@@ -90,12 +100,11 @@ def _no_answer_text(session: Session) -> str:
             group.append(name)
     places = cities + provinces
     if not places:
-        return NO_ANSWER
+        return "", ""
     listed = places[0] if len(places) == 1 else f"{'、'.join(places[:-1])}和{places[-1]}"
     index = get_index(session)
     query, candidates = index.search(EXAMPLE_QUESTION, limit=30)
-    example = f"（比如“{EXAMPLE_QUESTION}”）" if decide(query, candidates, index).ok else ""
-    return f"{NO_ANSWER}我能回答{listed}科协工作报告里的数据和事情{example}，包括科普活动、竞赛和平台。"
+    return listed, (EXAMPLE_QUESTION if decide(query, candidates, index).ok else "")
 
 
 def warm_up(database_url: str) -> float:

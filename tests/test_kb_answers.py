@@ -447,3 +447,24 @@ def test_our_city_needs_the_citizen_to_say_where_they_are():
 def test_the_last_two_years_are_lately_not_the_number_two(session):
     result = ask(session, "成都近两年新建了多少家高校科协")
     assert result.answered, result.reason
+
+
+def test_the_default_welcome_follows_the_reports_and_staff_text_wins(session):
+    from bot import texts
+    from kb import db as kb_db
+    from kb.db import bump_kb_version, set_setting
+    from kb.models import Document
+
+    assert "济宁" in texts.welcome(session) and "比如“成都有多少家高校科协”" in texts.welcome(session)
+    try:
+        for doc in session.execute(select(Document).where(Document.region.like("%成都%"))).scalars():
+            doc.status = "disabled"
+        bump_kb_version(session)
+        welcome = texts.welcome(session)
+        assert "成都" not in welcome and "济宁" in welcome  # no 成都 report, no 成都 example
+        set_setting(session, "welcome_text", "欢迎（工作人员写的）")
+        assert texts.welcome(session) == "欢迎（工作人员写的）"
+    finally:
+        url = str(session.get_bind().url)
+        for key in [k for k in kb_db._versioned if k[1] == url]:
+            kb_db._versioned.pop(key, None)

@@ -121,7 +121,10 @@ def test_other_messages_get_a_short_polite_reply(bot, rasa, wechat_db, make):
 def test_subscribe_gets_the_welcome_with_a_note_on_reminders(bot, rasa, wechat_db):
     user, before = new_user(), rasa.asked()
     reply = content(post(bot, wire.event_xml("subscribe", user=user)))
-    assert reply == texts.WELCOME and "提醒" in reply
+    from kb.db import session_scope
+
+    with session_scope(wechat_db) as session:
+        assert reply == texts.welcome(session) and "提醒" in reply
     assert rasa.asked() == before
     assert logged(wechat_db, user)[0]["type"] == "event:subscribe"
 

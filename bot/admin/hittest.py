@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot import texts
 from kb import answer as kb_answer
-from kb.db import get_setting, session_scope
+from kb.db import session_scope
 from kb.search import Candidate
 from kb.text import normalize
 
@@ -75,7 +75,7 @@ def _kb_part(database_url: str, question: str) -> dict[str, Any]:
             "candidates": [candidate_json(c) for c in result.candidates],
             "tokens": list(q.tokens) if q else [], "regions": list(q.regions) if q else [],
             "figure": bool(q.figure) if q else False,
-            "welcome": get_setting(session, "welcome_text", texts.WELCOME),
+            "welcome": texts.welcome(session),
             "handoff": kb_answer.handoff_text(session),
         }
 

@@ -127,7 +127,7 @@ async def unanswered_to_faq(request: Request) -> Response:
 # -- settings --------------------------------------------------------------------------------
 
 SETTING_FORM = [
-    ("welcome_text", "欢迎语", "关注公众号或打招呼时发送。", texts.WELCOME),
+    ("welcome_text", "欢迎语", "关注公众号或打招呼时发送。留空时按知识库里的报告自动生成（占位文字即当前的默认欢迎语）。", ""),
     ("handoff_text", "人工联系方式", "市民要求转人工、或知识库里没有答案时附上的联系方式。请只写真实的电话或办公地点。",
      DEFAULT_HANDOFF),
     ("menu", "公众号菜单（JSON）", '微信自定义菜单格式：{"button": [...]}，最多 3 个一级菜单、每个最多 5 个子菜单；'
@@ -143,6 +143,7 @@ async def settings_page(request: Request) -> Response:
     labels = {k: label for k, label, _, _ in SETTING_FORM}
     errors: dict[str, str] = {}
     values = await in_db(request, knowledge.read_settings)
+    form = _form(await in_db(request, texts.default_welcome))
     if request.method == "POST":
         if not request.state.staff.can("admin"):
             return error_page(request, 403, "没有权限", "只有管理员可以修改设置。")
@@ -150,7 +151,7 @@ async def settings_page(request: Request) -> Response:
         menu_error = _menu_error(submitted.get("menu", ""))
         if menu_error:
             errors["menu"] = menu_error
-            return render(request, "settings.html", form=_form(), values=submitted, errors=errors, title="设置",
+            return render(request, "settings.html", form=form, values=submitted, errors=errors, title="设置",
                           status_code=422)
         try:  # all or nothing: a mistake in one field saves none
             await in_db(request, knowledge.update_settings, submitted, actor=request.state.staff.username)
@@ -161,7 +162,7 @@ async def settings_page(request: Request) -> Response:
             flash(request, "设置已保存，立即对市民生效。")
             return redirect("/admin/settings")
         values = submitted
-    return render(request, "settings.html", form=_form(), values=values, errors=errors, title="设置",
+    return render(request, "settings.html", form=form, values=values, errors=errors, title="设置",
                   status_code=422 if errors else 200)
 
 
@@ -175,10 +176,11 @@ def _shipped_menu() -> dict | None:
         return None
 
 
-def _form() -> list[tuple[str, str, str, str]]:
+def _form(welcome: str = "") -> list[tuple[str, str, str, str]]:
+    """The settings with their defaults: the shipped menu, and the welcome the reports give now."""
     shipped = _shipped_menu()
-    default = json.dumps(shipped, ensure_ascii=False, indent=2) if shipped else ""
-    return [(k, label, help_, default if k == "menu" else d) for k, label, help_, d in SETTING_FORM]
+    defaults = {"menu": json.dumps(shipped, ensure_ascii=False, indent=2) if shipped else "", "welcome_text": welcome}
+    return [(k, label, help_, defaults.get(k, d)) for k, label, help_, d in SETTING_FORM]
 
 
 def _menu_error(raw: str) -> str:
