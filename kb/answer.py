@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kb.db import get_setting, per_version, session_scope
 from kb import gate as kb_gate
-from kb.extract import Figure
+from kb.extract import ADMIN_PART, Figure
 from kb.models import Document, Unanswered
 from kb.search import NAME_KINDS, Candidate, Index, Query, get_index
 from kb.text import normalize, tokenize
@@ -49,7 +49,6 @@ MAX_FIGURE_REPLY = 80  # a figure needs its clause and what it counts, not the w
 DEFAULT_HANDOFF = "人工服务的联系方式还没有设置，我暂时没法为您转人工。您的留言会被记录下来，供科协工作人员查看。"
 NO_ANSWER = "抱歉，我的知识库里暂时没有这个问题的答案，不想随便猜给您。"
 EXAMPLE_QUESTION = "成都有多少家高校科协"  # offered as an example only while it is answered
-_PLACE_PART = re.compile(r"[\u4e00-\u9fff]{2,}?[省市州区县]")
 
 
 @dataclass
@@ -91,7 +90,7 @@ def _what_it_covers(session: Session) -> tuple[str, str]:
     provinces: list[str] = []
     regions = session.execute(select(Document.region).where(Document.status == "active").order_by(Document.id))
     for (region,) in regions:  # "四川省成都市" -> 成都, "四川省成都市高新区" -> 成都, "四川省" -> 四川省
-        parts = _PLACE_PART.findall(region or "") or ([region.strip()] if (region or "").strip() else [])
+        parts = ADMIN_PART.findall(region or "") or ([region.strip()] if (region or "").strip() else [])
         if not parts:
             continue
         place = next((p for p in reversed(parts) if p[-1] in "市州"), parts[0])  # the city, else the province
@@ -116,7 +115,7 @@ def warm_up(database_url: str) -> float:
     """
     start = time.perf_counter()
     with session_scope(database_url) as session:
-        get_index(session).search(EXAMPLE_QUESTION)
+        what_it_covers(session)  # builds the index and answers the example question once
         session.rollback()
     return time.perf_counter() - start
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from kb import answer as kb_answer
 from kb.db import per_version
-from kb.extract import REGIONS
+from kb.extract import ADMIN_PART, REGIONS
 from kb.ingest import domain_terms
 from kb.models import Document, Event, Synonym, Unanswered
 from kb.search import get_index
@@ -36,7 +36,6 @@ ADMIN_SUFFIXES = "省市区县"
 # do not match.
 _ADMIN_NAME = re.compile(r"(?<=[省市(（])([\u4e00-\u9fff]{2,3}?)([区县])(?=科协|委|政府|人民)"
                          r"|^([\u4e00-\u9fff]{2})([区县市])$", re.MULTILINE)
-_DOC_REGION_PART = re.compile(r"[\u4e00-\u9fff]{2,}?[省市区县]")
 _NOT_A_PLACE = set("全各本该我市区县省")
 
 EVENT_ENDINGS = ("大会", "大赛", "竞赛", "挑战赛", "杯", "科普日", "活动周", "工作者日", "年会", "论坛",
@@ -113,7 +112,7 @@ def region_names(session: Session) -> dict[str, str]:
     canon: set[str] = set(REGIONS)
     forms: dict[str, str] = {}
     for region in doc_regions:
-        for part in _DOC_REGION_PART.findall(region or ""):
+        for part in ADMIN_PART.findall(region or ""):
             canon.add(canonical_region(part))
             forms[part] = canonical_region(part)
     for m in _ADMIN_NAME.finditer(corpus):

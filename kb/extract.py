@@ -101,6 +101,10 @@ def unit_class(unit: str) -> str:
     return "items"
 
 
+# one administrative level of a report's region: "四川省成都市" -> 四川省, 成都市
+ADMIN_PART = re.compile(r"[\u4e00-\u9fff]{2,}?[省市州区县]")
+
+
 def regions_in(text: str) -> list[str]:
     """Region names a text mentions, most specific first (district before city before province)."""
     found = [r for r in REGIONS if r in text]

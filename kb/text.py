@@ -63,7 +63,7 @@ STOPWORDS = frozenset(
 # reports' own statistics keep them.
 QUESTION_NOISE = frozenset(
     """小编 亲 咱们 咱 们 儿 名儿 的话 这边 那边 这里 那里 这阵子 那阵子 近年 近年来 第
-    一直 总共是 一共是 大伙 大家 人家 听说 据说 好像 似乎 应该 到底是 具体是 麻烦 打听 打听打听 问问 请教一下
+    一直 总共是 一共是 大伙 大家 人家 听说 据说 好像 似乎 应该 到底是 具体是 打听 打听打听 问问 请教一下
     打扰 打扰一下 来着 着呢
     """.split()
 )

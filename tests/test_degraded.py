@@ -56,10 +56,12 @@ def test_the_bot_builds_the_knowledge_base_index_at_start_not_on_the_first_quest
     from kb import db as kb_db
 
     key = ("index", str(url_of(kb_db.resolve_url(sqlite_url))))
-    kb_db._versioned.pop(key, None)  # built by an earlier test of this process: forget it
+    for name in ("index", "what_it_covers"):  # built by an earlier test of this process: forget them
+        kb_db._versioned.pop((name, key[1]), None)
     with bot_without_rasa(sqlite_url) as client:
         client.app.state.kb_warm_up.join(timeout=60)
         assert key in kb_db._versioned  # no question was asked
+        assert ("what_it_covers", key[1]) in kb_db._versioned  # the no-answer reply's places, too
         assert client.get("/healthz").json()["checks"]["knowledge"] is True
 
 
