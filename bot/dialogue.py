@@ -33,7 +33,13 @@ WEBHOOK = "/webhooks/kexie/webhook"  # bot/rasa_channel.py, registered in creden
 
 
 class RasaError(Exception):
-    """Rasa or its action server did not give a usable answer."""
+    """Rasa or its action server did not give a usable answer: the knowledge base answers instead."""
+
+
+class RasaTookTooLong(RasaError):
+    """A replica took the message and did not answer in time. It may still act on it
+    (a subscription, the unanswered queue), so neither another replica nor the knowledge
+    base may handle the same message again: the citizen is asked to send it later."""
 
 
 class RasaClient:
@@ -41,7 +47,8 @@ class RasaClient:
 
     Replicas share their conversations (SQLTrackerStore + RedisLockStore in
     production), so each turn may go to any of them: turns rotate over the
-    replicas, and a replica that does not answer is skipped for the next one.
+    replicas, and a replica that cannot be reached (nothing was sent) is skipped for the
+    next one; a replica that took the message keeps it (`RasaTookTooLong`).
     """
 
     def __init__(self, base_urls: str | list[str] | tuple[str, ...], timeout: float = 10.0) -> None:
@@ -68,13 +75,13 @@ class RasaClient:
         for http in self._rotation():
             try:
                 resp = await http.post(WEBHOOK, json={"sender": sender, "message": text})
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # replica down: the next one takes the turn
-                last_error = exc
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                last_error = exc  # nothing was sent: the next replica takes the turn
                 continue
             except httpx.TransportError as exc:
                 # the replica has the message and may still act on it (subscribe, the unanswered
-                # queue): giving it to another replica as well would run the turn twice
-                raise RasaError(f"{type(exc).__name__} from {http.base_url}") from exc
+                # queue): giving it to another replica, or to the knowledge base, would run it twice
+                raise RasaTookTooLong(f"{type(exc).__name__} from {http.base_url}") from exc
             try:
                 resp.raise_for_status()
                 body = resp.json()

@@ -10,7 +10,8 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 
-from bot.dialogue import RasaClient, RasaError, Turn
+from bot import texts
+from bot.dialogue import RasaClient, RasaError, RasaTookTooLong, Turn
 from kb import answer as kb_answer
 from kb.conversations import log_exchange
 from kb.db import session_scope
@@ -28,6 +29,9 @@ class Responder:
         started = time.perf_counter()
         try:
             turn = await self.rasa.converse(openid, text)
+        except RasaTookTooLong as exc:  # Rasa has the message: answering it here too would run it twice
+            log.warning("Rasa took too long (%s); asking the citizen to send it again", exc)
+            turn = Turn(reply=texts.TOO_SLOW, answered=False, intent={"name": "too_slow", "confidence": 0.0})
         except RasaError as exc:
             log.warning("Rasa unavailable (%s); answering from the knowledge base directly", exc)
             turn = await run_in_threadpool(self._answer_directly, openid, text)
