@@ -1,4 +1,4 @@
-"""What the bot says outside the knowledge base. Staff may override the first two in settings."""
+"""What the bot says outside the knowledge base. Staff may replace the welcome in the console's settings."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -6,26 +6,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-def welcome(session: Session) -> str:
-    """The staff's welcome text (console settings), else `default_welcome`."""
-    from kb.db import get_setting
-
-    return get_setting(session, "welcome_text", "") or default_welcome(session)
-
-
-def default_welcome(session: Session) -> str:
-    """The welcome for the reports the knowledge base holds now: their places, and the example
-    question only while it is answered (so it stays true when staff change the reports)."""
-    from kb.answer import what_it_covers
-
-    places, example = what_it_covers(session)
-    if not places:
-        return ("您好，欢迎关注！我是科协助手。知识库里还没有导入工作报告，暂时回答不了数据类问题。"
-                "发送“订阅活动提醒”，活动开始前我会提醒您。")
-    hint = f"比如“{example}”。" if example else ""
-    return (f"您好，欢迎关注！我是科协助手，可以回答{places}科协工作报告里的数据和事情，"
-            f"包括科普活动和会议、青少年科技竞赛和平台。直接发文字问我就行，{hint}"
-            "发送“订阅活动提醒”，活动开始前我会提醒您。")
 NOT_TEXT = "收到啦！我目前只看得懂文字和语音，请用文字告诉我您想了解的科普活动、竞赛、平台或数据。"
 VOICE_UNRECOGNISED = "抱歉，没听清您的语音，请直接发文字问我。"
 RATE_LIMITED = "您发得有点快，请稍等几秒再问我。"
@@ -52,3 +32,19 @@ UNKNOWN_MENU_KEY = "这个菜单项暂时没有内容。您可以直接发文字
 SUBSCRIBED_BY_MENU = "订阅成功！已为您订阅{topics}提醒，有新的安排时，我会在开始前提醒您。发送“取消订阅”可随时退订。"
 UNSUBSCRIBED_BY_MENU = "已取消订阅，之后不会再给您发活动提醒。想恢复时，点菜单里的“订阅活动提醒”或发送“订阅活动提醒”。"
 NOT_SUBSCRIBED = "您目前没有订阅活动提醒，不会收到推送。"
+
+
+def welcome(session: Session) -> str:
+    """The staff's welcome text (console settings), else `default_welcome`."""
+    from kb.db import get_setting
+
+    return get_setting(session, "welcome_text", "") or default_welcome(session)
+
+
+def default_welcome(session: Session) -> str:
+    """The welcome for the reports the knowledge base holds now (`kb.answer.what_it_can_answer`),
+    so it stays true when staff change the reports."""
+    from kb.answer import what_it_can_answer
+
+    covers = what_it_can_answer(session) or "知识库里还没有导入工作报告，暂时回答不了数据类问题。"
+    return f"您好，欢迎关注！我是科协助手。{covers}直接发文字问我就行。发送“订阅活动提醒”，活动开始前我会提醒您。"

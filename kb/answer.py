@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kb.db import get_setting, per_version, session_scope
 from kb import gate as kb_gate
-from kb.extract import ADMIN_PART, Figure
+from kb.extract import ADMIN_PART, Figure, canonical_region
 from kb.models import Document, Unanswered
 from kb.search import NAME_KINDS, Candidate, Index, Query, get_index
 from kb.text import normalize, tokenize
@@ -72,11 +72,17 @@ def handoff_text(session: Session) -> str:
 def no_answer_text(session: Session) -> str:
     """What to say when the knowledge base has no answer: that, and what it can answer, as
     the reports it holds now say (their places), remade when staff change the reports."""
+    return NO_ANSWER + what_it_can_answer(session)
+
+
+def what_it_can_answer(session: Session) -> str:
+    """The sentence the no-answer reply and the default welcome share: the places of the
+    reports it holds and, while it is answered, the example question ("" with no reports)."""
     places, example = what_it_covers(session)
     if not places:
-        return NO_ANSWER
+        return ""
     hint = f"（比如“{example}”）" if example else ""
-    return f"{NO_ANSWER}我能回答{places}科协工作报告里的数据和事情{hint}，包括科普活动、竞赛和平台。"
+    return f"我能回答{places}科协的工作报告和报道里的数据和事情{hint}，包括科普活动、竞赛和平台。"
 
 
 def what_it_covers(session: Session) -> tuple[str, str]:
@@ -94,7 +100,7 @@ def _what_it_covers(session: Session) -> tuple[str, str]:
         if not parts:
             continue
         place = next((p for p in reversed(parts) if p[-1] in "市州"), parts[0])  # the city, else the province
-        group, name = (provinces, place) if place.endswith("省") else (cities, place.rstrip("市"))
+        group, name = (provinces, place) if place.endswith("省") else (cities, canonical_region(place))
         if name not in group:
             group.append(name)
     places = cities + provinces

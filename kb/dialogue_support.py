@@ -24,12 +24,11 @@ from sqlalchemy.orm import Session
 
 from kb import answer as kb_answer
 from kb.db import per_version
-from kb.extract import ADMIN_PART, REGIONS
+from kb.extract import ADMIN_PART, ADMIN_SUFFIXES, REGIONS, canonical_region
 from kb.ingest import domain_terms
 from kb.models import Document, Event, Synonym, Unanswered
 from kb.search import get_index
 
-ADMIN_SUFFIXES = "省市区县"
 # "成都市锦江区科协", "巴中市通江县委", "(新津区科协)": a district or county of two or
 # three characters right after its parent unit or a bracket, before 科协/委/政府; or a
 # heading line that is only a place ("锦江区"). Verbs before 市科协 (完善市科协)
@@ -49,14 +48,6 @@ TIME_MENTION = re.compile(r"(20\d{2}年|今年|去年|前年|明年|第[一二�
 RELATIVE_YEARS = {"今年": 0, "去年": -1, "前年": -2, "明年": 1}
 
 MAX_REGIONS_LISTED = 4
-
-
-def canonical_region(name: str) -> str:
-    """绵阳市 -> 绵阳, 锦江区 -> 锦江, 四川省 -> 四川; one-character stems keep their suffix (沙县)."""
-    name = name.strip()
-    if len(name) >= 3 and name[-1] in ADMIN_SUFFIXES:
-        return name[:-1]
-    return name
 
 
 def _clean_name(name: str) -> str:

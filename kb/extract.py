@@ -103,6 +103,15 @@ def unit_class(unit: str) -> str:
 
 # one administrative level of a report's region: "四川省成都市" -> 四川省, 成都市
 ADMIN_PART = re.compile(r"[\u4e00-\u9fff]{2,}?[省市州区县]")
+ADMIN_SUFFIXES = "省市区县"
+
+
+def canonical_region(name: str) -> str:
+    """绵阳市 -> 绵阳, 锦江区 -> 锦江, 四川省 -> 四川; one-character stems keep their suffix (沙县)."""
+    name = name.strip()
+    if len(name) >= 3 and name[-1] in ADMIN_SUFFIXES:
+        return name[:-1]
+    return name
 
 
 def regions_in(text: str) -> list[str]:

@@ -366,7 +366,7 @@ def test_the_no_answer_reply_names_the_places_of_the_reports_it_holds(session):
     from kb.models import Document
 
     def places(reply: str) -> set[str]:
-        listed = re.search(r"我能回答(.+?)科协工作报告", reply)
+        listed = re.search(r"我能回答(.+?)科协的工作报告和报道", reply)
         assert listed, reply
         return set(re.split(r"、|和", listed.group(1)))
 
