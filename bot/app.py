@@ -24,6 +24,7 @@ from bot.wechat import WeChatEndpoint
 from bot.wechat import drain as drain_wechat
 from bot.wechat_api import make_client
 from kb import answer as kb_answer
+from kb import db as kb_db
 from kb.db import get_engine
 
 log = logging.getLogger("bot.app")
@@ -50,8 +51,9 @@ async def healthz(request: Request) -> JSONResponse:
         checks["actions"] = resp.status_code == 200
     except httpx.HTTPError:
         checks["actions"] = False
-    warm_up = getattr(state, "kb_warm_up", None)
-    checks["knowledge"] = warm_up is None or not warm_up.is_alive()
+    checks["knowledge"] = kb_db.is_built("index", state.settings.database_url)
+    if not checks["knowledge"] and not state.kb_warm_up.is_alive():  # the start's warm-up failed: again
+        state.kb_warm_up = kb_answer.warm_up_in_background(state.settings.database_url, "bot")
     ok = all(checks.values())
     body = {"status": "ok" if ok else "unavailable", "checks": checks,
             "not_ready": [k for k, v in checks.items() if not v]}

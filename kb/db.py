@@ -97,8 +97,9 @@ def kb_version(session: Session) -> int:
     return version
 
 
-_versioned_lock = threading.RLock()
 _versioned: dict[tuple[str, str], tuple[int, Any]] = {}
+_building: dict[tuple[str, str], threading.Lock] = {}
+_building_lock = threading.Lock()
 
 
 def per_version(session: Session, name: str, build: Callable[[Session], Any]) -> Any:
@@ -106,18 +107,39 @@ def per_version(session: Session, name: str, build: Callable[[Session], Any]) ->
 
     What is derived from the whole knowledge base (the search index, the names it
     knows) is rebuilt when staff change something (`bump_kb_version`) and reused
-    otherwise, by every thread of the process. Built under the lock, so two
-    requests that find it stale do not both build it.
+    otherwise, by every thread of the process. A hit takes no lock; a build holds the
+    lock of its own (name, database) only, so two requests that find it stale do not both
+    build it, and nobody waits for a build they do not need.
     """
     version = kb_version(session)
     key = (name, str(session.get_bind().url))
-    with _versioned_lock:
+    hit = _versioned.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    with _building_lock:
+        lock = _building.setdefault(key, threading.Lock())
+    with lock:
         hit = _versioned.get(key)
         if hit is not None and hit[0] == version:
             return hit[1]
         value = build(session)
         _versioned[key] = (version, value)
         return value
+
+
+def _key_url(url: str) -> str:
+    return str(make_url(resolve_url(url)))
+
+
+def is_built(name: str, url: str) -> bool:
+    """Whether `per_version` holds `name` for this database (any knowledge version)."""
+    return (name, _key_url(url)) in _versioned
+
+
+def forget(url: str) -> None:
+    """Drop what `per_version` built for this database (tests that rolled back a change)."""
+    for key in [k for k in _versioned if k[1] == _key_url(url)]:
+        _versioned.pop(key, None)
 
 
 def bump_kb_version(session: Session) -> int:

@@ -51,17 +51,17 @@ def test_rasa_unreachable_answers_from_the_knowledge_base(sqlite_url):
 
 
 def test_the_bot_builds_the_knowledge_base_index_at_start_not_on_the_first_question(sqlite_url):
-    from sqlalchemy.engine import make_url as url_of
-
     from kb import db as kb_db
 
-    key = ("index", str(url_of(kb_db.resolve_url(sqlite_url))))
-    for name in ("index", "what_it_covers"):  # built by an earlier test of this process: forget them
-        kb_db._versioned.pop((name, key[1]), None)
+    kb_db.forget(sqlite_url)  # built by an earlier test of this process
     with bot_without_rasa(sqlite_url) as client:
         client.app.state.kb_warm_up.join(timeout=60)
-        assert key in kb_db._versioned  # no question was asked
-        assert ("what_it_covers", key[1]) in kb_db._versioned  # the no-answer reply's places, too
+        assert kb_db.is_built("index", sqlite_url)  # no question was asked
+        assert kb_db.is_built("what_it_covers", sqlite_url)  # the no-answer reply's places, too
+        assert client.get("/healthz").json()["checks"]["knowledge"] is True
+        kb_db.forget(sqlite_url)  # as if the start's warm-up had failed (no database yet)
+        assert client.get("/healthz").json()["checks"]["knowledge"] is False  # it reports the index, not the thread
+        client.app.state.kb_warm_up.join(timeout=60)  # ... and started the warm-up again
         assert client.get("/healthz").json()["checks"]["knowledge"] is True
 
 

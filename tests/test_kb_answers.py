@@ -382,9 +382,7 @@ def test_the_no_answer_reply_names_the_places_of_the_reports_it_holds(session):
         assert places(reply) == {"绵阳", "济宁", "四川省"}
         assert "成都有多少家高校科协" not in reply  # no longer answered, so no longer offered
     finally:  # what was built from the rolled-back version must not serve a later test
-        url = str(session.get_bind().url)
-        for key in [k for k in kb_db._versioned if k[1] == url]:
-            kb_db._versioned.pop(key, None)
+        kb_db.forget(str(session.get_bind().url))
 
 
 def test_a_place_typo_read_another_way_alone_is_mended(session):
@@ -465,6 +463,4 @@ def test_the_default_welcome_follows_the_reports_and_staff_text_wins(session):
         set_setting(session, "welcome_text", "欢迎（工作人员写的）")
         assert texts.welcome(session) == "欢迎（工作人员写的）"
     finally:
-        url = str(session.get_bind().url)
-        for key in [k for k in kb_db._versioned if k[1] == url]:
-            kb_db._versioned.pop(key, None)
+        kb_db.forget(str(session.get_bind().url))
