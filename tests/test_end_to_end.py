@@ -81,7 +81,7 @@ def test_api_ask_rejects_bad_input(stack):
 
 
 @pytest.mark.parametrize("text, intent, must_contain", [
-    ("你好", "greet", "可以回答"),
+    ("你好", "greet", "我能回答"),
     ("拜拜", "goodbye", "再见"),
     ("谢谢你", "thank", "不客气"),
     ("你是机器人吗", "bot_challenge", "自动回复"),
