@@ -97,7 +97,7 @@ _EVENTISH = re.compile(r"(活动|会|赛|培训|讲座|论坛|演出|节目|课|
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
 _CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
 # "科协主席是谁": the title must be the association's, not another body's in the same sentence
-_ORG_TITLE_Q = re.compile(r"科协(?:的)?(党组书记|书记|常务副主席|副主席|主席|秘书长)")
+_ORG_TITLE_Q = re.compile(r"科协(?:的)?(?:现在|目前|现任|如今)?(?:的)?(党组书记|书记|常务副主席|副主席|主席|秘书长)")
 # "在哪开的", "在哪里举办": where an event was held, not any place a sentence names
 _HELD_Q = re.compile(r"(在哪|哪里|什么地方|哪儿|地点).{0,3}(开|举办|举行|召开|启动|办)")
 # names of events: a question about one event is not answered by a sentence about another
@@ -208,6 +208,7 @@ class Unit:
     is_heading: bool = False
     title_norm: str = ""
     places: frozenset[str] = frozenset()  # scope and the places the text names
+    area: str = ""  # the place its section (else its report) is about, whatever the sentence names
     figure_texts: list[tuple[str, str, str]] = field(default_factory=list)  # normalised label, clause, clause before
     caption: str = ""  # a photo caption over the sentence that names who it speaks of ("范国滨院士")
     lead: str = ""  # normalised first sentence of the section: the meeting or event it reports on
@@ -352,6 +353,8 @@ class Index:
         raw = norm
         suffix = rf"({'|'.join(REGIONS)})(?:(?:市|县|区)(?![委政])|省(?!科协|委|政))"
         norm = re.sub(suffix, r"\1 ", norm)
+        # "四川省科协": the province, then the reports' "省科协" (not "四川省" / "科协")
+        norm = re.sub(rf"({'|'.join(REGIONS)})(?=省科协)", r"\1 ", norm)
         norm, fixes = mend_typos(norm, self.vocabulary, self.known, places=self._places)
         norm = re.sub(suffix, r"\1 ", norm)
         optional: set[str] = set()
@@ -421,7 +424,8 @@ class Index:
         elif figure:
             qtype = "figure"
         elif _WHICH_PEOPLE_Q.search(expanded) or (
-                _WHO_Q.search(expanded) and not _PARTNER_Q.search(expanded) and not _ORG_NAME_Q.search(expanded)):
+                _WHO_Q.search(expanded) and not _PARTNER_Q.search(expanded) and not _ORG_NAME_Q.search(expanded)) or (
+                _ORG_TITLE_Q.search(expanded) and re.search(r"叫(什么|啥)", expanded)):  # "科协主席叫什么"
             qtype = "who"
         elif _WHERE_Q.search(expanded):
             qtype = "where"
@@ -685,7 +689,11 @@ class Index:
         # places, and which level of association
         if query.regions:
             level = _region_match(query.regions, unit)
-            if level == "exact":
+            part = _part_of(query.regions, unit) if query.qtype == "figure" else ""
+            if part:
+                cand.eligible = False  # "四川全省建了多少个科普e站": 绵阳's 148 is not the province's
+                cand.why.append(f"a figure of {part}, a part of {'/'.join(query.regions)}")
+            elif level == "exact":
                 factor *= 1.2
                 cand.why.append("place ×1.2")
             elif level == "part":
@@ -1049,6 +1057,22 @@ def _contrast_clash(contrasts: list[tuple[tuple[str, ...], tuple[str, ...]]], te
     return ""
 
 
+def _part_of(regions: list[str], unit: Unit) -> str:
+    """The city a sentence's section or report is about, when the question asks for a figure of
+    the whole province: a city's report counts the city's 科普e站, not the province's. "" when
+    the sentence speaks of the province itself (names it, or says 全省/省科协).
+
+    Only provinces: a question naming a city is often about a village or a project in one of
+    its districts ("巴中那个书台村全村多少人"), and a city's association works in its counties
+    ("在泗水、梁山等地举办培训班" is 济宁's figure)."""
+    for r in regions:
+        if ancestors(r) or r in regions_in(unit.text) or re.search(r"(全省|省科协|全川)", unit.text):
+            continue
+        if r in ancestors(unit.area):
+            return unit.area
+    return ""
+
+
 def _other_place(regions: list[str], clause: str) -> bool:
     """A clause that names places, none of them the question's, inside it or around it: its figure is theirs."""
     named = regions_in(clause)
@@ -1059,7 +1083,7 @@ def _other_place(regions: list[str], clause: str) -> bool:
 
 def _level_clash(question: str, text: str) -> str:
     """The provincial association asked about, the city's in the text (or the reverse)."""
-    if "省科协" in question and "市科协" in text and "省科协" not in text:
+    if "省科协" in question and re.search(r"(市|县|区)科协", text) and "省科协" not in text:
         return "about a city's association, not the province's"
     if re.search(r"(市|县|区)科协", question) and "省科协" in text and not re.search(r"(市|县|区)科协", text):
         return "about the provincial association"
@@ -1188,7 +1212,7 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
                     figures=figs, passage_index=pidx,
                     names=own_names or ([] if is_heading else caption_names),
                     caption="" if is_heading or own_names else caption,
-                    is_heading=is_heading, frame=frame, title_norm=title_norm, lead=lead,
+                    is_heading=is_heading, frame=frame, title_norm=title_norm, lead=lead, area=place,
                 ))
                 unit = units[-1]
                 unit.places = frozenset(unit.scope) | frozenset(regions_in(unit.text))

@@ -464,3 +464,29 @@ def test_the_default_welcome_follows_the_reports_and_staff_text_wins(session):
         assert texts.welcome(session) == "欢迎（工作人员写的）"
     finally:
         kb_db.forget(str(session.get_bind().url))
+
+
+def test_a_citys_figure_is_not_the_provinces(session):
+    # 绵阳's report counts 绵阳's 科普e站; the province's total is in no report
+    assert not ask(session, "四川全省一共建了多少个科普e站").answered
+    result = ask(session, "绵阳建了多少个科普e站")
+    assert result.answered and "148个" in result.reply, result.reason
+    province = kb_answer.answer(session, "四川全省一共建了多少个科普e站", record_unanswered=False)
+    mianyang = next(c for c in province.candidates if "科普e站148个" in c.unit.text)
+    assert not mianyang.eligible and any("a part of 四川" in w for w in mianyang.why)
+
+
+@pytest.mark.parametrize("question", ["成都市科协现在的主席是谁", "成都市科协主席叫什么"])
+def test_a_post_of_the_association_is_not_another_bodys_post(session, question):
+    # the only 主席 a 成都 sentence names is a county trade union's (县总工会主席李建康)
+    result = ask(session, question)
+    assert not result.answered, result.reply
+
+
+@pytest.mark.parametrize("question, name", [
+    ("绵阳市科协主席叫什么", "范国滨"),
+    ("四川省科协党组书记是谁", "毛大付"),  # "四川省科协" is 四川 + 省科协; a district's 科协党组书记 is no rival
+])
+def test_who_holds_a_post_of_the_association(session, question, name):
+    result = ask(session, question)
+    assert result.answered and name in result.reply, result.reason
