@@ -93,7 +93,7 @@ CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for �
 # a phone number, a web or postal address: the bot must never answer these with a count
 _CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少(?!个|小时|天|条|部|次|人)|号码|联系方式|网址|邮箱|微信号|通讯地址|"
                         r"的(电话|手机|热线|座机)(吗|呢)?$)")  # "李艳华的电话"
-_EVENTISH = re.compile(r"(活动|会|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")
+_EVENTISH = re.compile(r"(活动|(?<![学协商工])会(?!员)|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")  # 学会, 协会: bodies, not events
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
 _CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
 # "科协主席是谁": the title must be the association's, not another body's in the same sentence

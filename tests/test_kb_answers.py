@@ -267,6 +267,7 @@ def test_a_persons_phone_is_a_contact_question(session):
 @pytest.mark.parametrize("question", [
     "第三届天府科技云服务大会有多少个展区",  # "展示了2天" is a duration, not a count of halls
     "安州区有多少个农技协",  # "农技协的专家…举办讲座24期次" counts lectures, not associations
+    "济宁市科协有多少个所属学会",  # a 学会 is a body: "指导所属学会召开…活动20余次" counts activities
 ])
 def test_a_count_of_things_is_not_answered_with_days_or_times(session, question):
     result = ask(session, question)
