@@ -94,6 +94,8 @@ CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for �
 _CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少(?!个|小时|天|条|部|次|人)|号码|联系方式|网址|邮箱|微信号|通讯地址|"
                         r"的(电话|手机|热线|座机)(吗|呢)?$)")  # "李艳华的电话"
 _EVENTISH = re.compile(r"(活动|(?<![学协商工])会(?!员)|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")  # 学会, 协会: bodies, not events
+# words that make what a figure counts a chosen few of its kind ("市级优秀学会", "示范农技协")
+_NARROWING = re.compile(r"(优秀|示范|重点|先进|骨干|星级|标杆|精品|特色|品牌|龙头|5A|4A|3A)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
 _CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
 # "科协主席是谁": the title must be the association's, not another body's in the same sentence
@@ -876,6 +878,8 @@ class Index:
                     or any(max(self.hit(query, t, unit.norm), self._named(query, t, unit.norm)) < 0.5
                            for t in counted)):
                 continue
+            if counted and _narrower(label, query.focus[0], query.normalized):
+                continue  # "多少家市级学会" is not "14家市级优秀学会": the figure counts a chosen few
             if best is None or cov > best_cov:
                 best, best_cov = fig, cov
         if best is not None and best_cov <= 0 and content:
@@ -1071,6 +1075,13 @@ def _part_of(regions: list[str], unit: Unit) -> str:
         if r in ancestors(unit.area):
             return unit.area
     return ""
+
+
+def _narrower(label: str, counted: str, question: str) -> bool:
+    """The figure's label puts a word of choice right before the thing the question counts
+    ("市级优秀学会", "示范农技协") and the question says no part of it ("择优" says 优)."""
+    m = re.search(rf"{_NARROWING.pattern}.{{0,2}}{re.escape(counted)}", label)
+    return bool(m) and not any(ch in question for ch in m.group(1))
 
 
 def _other_place(regions: list[str], clause: str) -> bool:

@@ -491,3 +491,11 @@ def test_a_post_of_the_association_is_not_another_bodys_post(session, question):
 def test_who_holds_a_post_of_the_association(session, question, name):
     result = ask(session, question)
     assert result.answered and name in result.reply, result.reason
+
+
+def test_a_figure_of_a_chosen_few_does_not_count_them_all(session):
+    # "择优支持14家市级优秀学会": 14 of the city's societies, not how many it has
+    result = ask(session, "成都一共有多少家市级学会")
+    assert not result.answered, result.reply
+    result = ask(session, "成都择优支持了多少家市级学会承接政府转移职能")  # 择优 asks for the chosen ones
+    assert result.answered and "14家" in result.reply, result.reason
