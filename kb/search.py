@@ -94,6 +94,8 @@ CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for �
 _CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少(?!个|小时|天|条|部|次|人)|号码|联系方式|网址|邮箱|微信号|通讯地址|"
                         r"的(电话|手机|热线|座机)(吗|呢)?$)")  # "李艳华的电话"
 _EVENTISH = re.compile(r"(活动|(?<![学协商工])会(?!员)|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")  # 学会, 协会: bodies, not events
+# "县级科协" is not "副县级领导岗位": a level word is not met inside a deputy's rank
+_LEVEL = re.compile(r"[省市县区厅处科]级")
 # words that make what a figure counts a chosen few of its kind ("市级优秀学会", "示范农技协")
 _NARROWING = re.compile(r"(优秀|示范|重点|先进|骨干|星级|标杆|精品|特色|品牌|龙头|5A|4A|3A)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
@@ -268,7 +270,8 @@ class Query:
     def matcher(self, word: str) -> _WordMatcher:
         m = self._matchers.get(word)
         if m is None:
-            full = re.compile("|".join(re.escape(w) for w in (word, *self.alternatives.get(word, ()))))
+            full = re.compile("|".join(r"(?<![副正])" + re.escape(w) if _LEVEL.fullmatch(w) else re.escape(w)
+                                       for w in (word, *self.alternatives.get(word, ()))))
             subs = tuple(t for t in _subwords(word) if len(t) >= 2 and t != word) if len(word) >= 4 else ()
             rel = self.related.get(word, ())
             long_ = [re.escape(a) for a in rel if len(a) >= 2]

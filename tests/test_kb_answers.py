@@ -499,3 +499,10 @@ def test_a_figure_of_a_chosen_few_does_not_count_them_all(session):
     assert not result.answered, result.reply
     result = ask(session, "成都择优支持了多少家市级学会承接政府转移职能")  # 择优 asks for the chosen ones
     assert result.answered and "14家" in result.reply, result.reason
+
+
+def test_a_level_word_is_not_met_inside_a_deputys_rank(session):
+    # "2名年轻干部先后被提拔到副县级领导岗位" says nothing of 县级科协
+    result = ask(session, "绵阳有多少个县级科协")
+    assert not result.answered, result.reply
+    assert not any(c.eligible and "副县级" in c.unit.text and c.coverage >= 1.0 for c in result.candidates)
