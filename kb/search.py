@@ -96,6 +96,18 @@ _CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少(?!个|�
 _EVENTISH = re.compile(r"(活动|(?<![学协商工])会(?!员)|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")  # 学会, 协会: bodies, not events
 # "县级科协" is not "副县级领导岗位": a level word is not met inside a deputy's rank
 _LEVEL = re.compile(r"[省市县区厅处科]级")
+# "国际学术会议" is not "国际国内学术会议…2090余场次": that figure counts both
+_BOTH = {"国际": r"国际(?!国内)(?<!国内国际)", "国内": r"国内(?!国际)(?<!国际国内)"}
+
+
+def _guarded(word: str, question: str) -> str:
+    """The pattern of a question word, kept from meeting a wider or different thing that contains it."""
+    if _LEVEL.fullmatch(word):
+        return r"(?<![副正])" + re.escape(word)
+    if word in _BOTH and not ("国际" in question and "国内" in question):
+        return _BOTH[word]
+    return re.escape(word)
+
 # words that make what a figure counts a chosen few of its kind ("市级优秀学会", "示范农技协")
 _NARROWING = re.compile(r"(优秀|示范|重点|先进|骨干|星级|标杆|精品|特色|品牌|龙头|5A|4A|3A)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
@@ -270,7 +282,7 @@ class Query:
     def matcher(self, word: str) -> _WordMatcher:
         m = self._matchers.get(word)
         if m is None:
-            full = re.compile("|".join(r"(?<![副正])" + re.escape(w) if _LEVEL.fullmatch(w) else re.escape(w)
+            full = re.compile("|".join(_guarded(w, self.normalized)
                                        for w in (word, *self.alternatives.get(word, ()))))
             subs = tuple(t for t in _subwords(word) if len(t) >= 2 and t != word) if len(word) >= 4 else ()
             rel = self.related.get(word, ())

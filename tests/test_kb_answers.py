@@ -506,3 +506,11 @@ def test_a_level_word_is_not_met_inside_a_deputys_rank(session):
     result = ask(session, "绵阳有多少个县级科协")
     assert not result.answered, result.reply
     assert not any(c.eligible and "副县级" in c.unit.text and c.coverage >= 1.0 for c in result.candidates)
+
+
+def test_international_is_not_met_by_a_figure_of_international_and_domestic(session):
+    # "举办国际国内学术会议、交流活动2090余场次" counts both kinds together
+    result = ask(session, "成都科协八大以来举办了多少场国际学术会议")
+    assert not result.answered, result.reply
+    result = ask(session, "成都科协八大以来举办了多少场国际国内学术会议")
+    assert result.answered and "2090余场次" in result.reply, result.reason
