@@ -862,8 +862,15 @@ class Index:
         total = sum(w.values()) or 1.0
         best, best_cov = None, 0.0
         asked = [n for n in query.numbers if not (len(n) == 4 and n.startswith(("19", "20")))]
+        # "207个科普示范社区里，全国级的有几个": the question states a figure and asks for a part of it;
+        # where a sentence has the stated figure, only what it says 其中 (of them) can answer
+        stated = [n for n in asked if re.search(
+            rf"(?<![\d.第前]){re.escape(n)}(?![\d.])[^，,。？?]{{0,14}}?(?:里|当中|之中|中间)", query.normalized)]
+        within = bool(stated) and any(f.value in stated for f in unit.figures)
         for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
+                continue
+            if within and (fig.value in stated or "其中" not in fig.clause):
                 continue
             label, clause, before = unit.figure_texts[k]
             if query.contrasts and _contrast_clash(query.contrasts,

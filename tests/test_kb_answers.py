@@ -514,3 +514,17 @@ def test_international_is_not_met_by_a_figure_of_international_and_domestic(sess
     assert not result.answered, result.reply
     result = ask(session, "成都科协八大以来举办了多少场国际国内学术会议")
     assert result.answered and "2090余场次" in result.reply, result.reason
+
+
+@pytest.mark.parametrize("question", [
+    "成都207个科普示范社区里，全国级的有几个",  # the sentence has 207 and other things' figures, no part of the 207
+    "成都抗疫捐的1800多万元里，个人捐款占了多少",
+])
+def test_a_part_of_a_figure_the_question_states_is_not_another_figure(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
+
+
+def test_a_part_of_a_figure_the_question_states_is_what_the_report_says_of_it(session):
+    result = ask(session, "安州区天府科技云62839个注册用户里，科技工作者有多少")
+    assert result.answered and "16507人" in result.reply, result.reason
