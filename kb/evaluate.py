@@ -49,6 +49,16 @@ came after round 4's first changes: hit@1 94.7%, answer accuracy 82.7%, abstenti
 things instead of naming them) was measured as it came at the end of round 4: hit@1 94.0%,
 answer accuracy 74.0%, abstention accuracy 88.0%, wrong answers 0.0%, needless "no answer"
 26.0% (plain BM25 hit@1 68.7%, the hardest batch); a development split since.
+
+Round 5 (2026-11-24, second session) asked two more helpers, again blind, for 150 + 50 each.
+`fresh8` (voice-to-text and fast phone typing: no punctuation, filler, homophones) is held out
+like test and fresh5; `fresh9` (free paraphrase by parents, villagers, company staff, a
+journalist; many near misses) is for development. Both were measured once as they came, with
+round 5's first rule changes and round 4's gate: fresh8 hit@1 96.0%, answer accuracy 88.0%,
+abstention accuracy 92.0%, wrong answers 0.0% (plain BM25 hit@1 76.0%); fresh9 hit@1 93.3%,
+answer accuracy 78.7%, abstention accuracy 78.0%, wrong answers 4.0% (plain BM25 hit@1 74.7%).
+The prompt for fresh9 named two near misses as examples (县级 vs 副县级, 国际 vs 国际国内), which
+the rules of that round already handled.
 """
 from __future__ import annotations
 
@@ -81,11 +91,14 @@ FRESH4_QUESTIONS = DATA / "kb_questions_fresh4.yml"  # split "fresh4": round 4's
 FRESH5_QUESTIONS = DATA / "kb_questions_fresh5.yml"  # split "fresh5": round 4's blind batch (held out)
 FRESH6_QUESTIONS = DATA / "kb_questions_fresh6.yml"  # split "fresh6": round 4's second hard batch (development)
 FRESH7_QUESTIONS = DATA / "kb_questions_fresh7.yml"  # split "fresh7": citizens who have not read the reports
+FRESH8_QUESTIONS = DATA / "kb_questions_fresh8.yml"  # split "fresh8": round 5's blind batch (held out)
+FRESH9_QUESTIONS = DATA / "kb_questions_fresh9.yml"  # split "fresh9": free paraphrase, many near misses
 QUESTION_FILES = (DEFAULT_QUESTIONS, EXTRA_QUESTIONS, EXTRA2_QUESTIONS, FRESH2_QUESTIONS, FRESH3_QUESTIONS,
-                  FRESH4_QUESTIONS, FRESH5_QUESTIONS, FRESH6_QUESTIONS, FRESH7_QUESTIONS)
-SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "fresh4", "fresh6", "fresh7", "fresh5",
-          "test")
-CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh4", "fresh6", "fresh7")
+                  FRESH4_QUESTIONS, FRESH5_QUESTIONS, FRESH6_QUESTIONS, FRESH7_QUESTIONS, FRESH8_QUESTIONS,
+                  FRESH9_QUESTIONS)
+SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "fresh4", "fresh6", "fresh7", "fresh9",
+          "fresh5", "fresh8", "test")
+CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh4", "fresh6", "fresh7", "fresh9")
 
 
 @dataclass
