@@ -146,7 +146,7 @@ _RANK = re.compile(r"第[一二三四五六七八九十\d]+(?![届批期次个�
 _EDITION = re.compile(r"(?:第\d+|首)届")
 # What kind of figure a question wants, from the words around its question word.
 _IN_ALL = re.compile(r"(一共|总共|共计|一起|一块)(?=[\u4e00-\u9fff])")
-_SPLIT_VERB = re.compile(r"([\u4e00-\u9fff])(的|了|过)([\u4e00-\u9fff])")
+_SPLIT_VERB = re.compile(r"([\u4e00-\u9fff])(的|了|过|多少|几)([\u4e00-\u9fff])")
 _VAGUE_YEARS = re.compile(r"(?<![目提当之以])(?:这|近|那|前|过去)(?:几|些|两|2)年(?:来|里|间)?")  # 两 is 2 by now
 _UNIT_HINTS: list[tuple[str, str]] = [
     (r"(?:几|多少)个?(?:小时|钟头)|几个月|多少个月", "duration"),
@@ -461,10 +461,10 @@ class Index:
 
     def _join_verb(self, m: re.Match[str]) -> str:
         """A verb the reports write as one word, split by 的/了/过 in speech ("颁的奖", "讲的话",
-        "签了约"): joined again, so it meets the report's word."""
+        "签了约") or by the question word ("分多少红"): joined again, so it meets the report's word."""
         word = m.group(1) + m.group(3)
         if word in self.df and (_pos_of(word).startswith("v") or _pos_of(m.group(1)) == "v"):
-            return word
+            return word + (" " + m.group(2) if m.group(2) in ("多少", "几") else "")  # "分多少红": 分红 多少
         return m.group(0)
 
     def _mend_boundaries(self, pieces: list[str]) -> list[str]:

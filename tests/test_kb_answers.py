@@ -331,6 +331,8 @@ def test_a_split_verb_a_percentage_and_a_name_are_read_as_asked(kb_url):
     with session_scope(kb_url) as s:
         index = get_index(s)
         assert "颁奖" in index.parse("济宁科协李艳华为谁颁的奖").words
+        assert "分红" in index.parse("书台村村集体一年能分多少红").words  # split by the question word
+        assert "有个" not in index.parse("绵阳有几个学会").words
         assert index.parse("书台村人均纯收入提高了百分之多少").unit_class == "percent"
         assert index.parse("绵阳联合澳门科技大学办的论坛叫什么名字").qtype != "who"
         s.rollback()
@@ -528,3 +530,8 @@ def test_a_part_of_a_figure_the_question_states_is_not_another_figure(session, q
 def test_a_part_of_a_figure_the_question_states_is_what_the_report_says_of_it(session):
     result = ask(session, "安州区天府科技云62839个注册用户里，科技工作者有多少")
     assert result.answered and "16507人" in result.reply, result.reason
+
+
+def test_a_verb_split_by_the_question_word_finds_its_figure(session):
+    result = ask(session, "书台村食用菌那个项目，村集体一年能分多少红？")
+    assert result.answered and "村集体每年分红5.6万元" in result.reply, result.reason
