@@ -96,6 +96,8 @@ _CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少(?!个|�
 _EVENTISH = re.compile(r"(活动|(?<![学协商工])会(?!员)|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")  # 学会, 协会: bodies, not events
 # "县级科协" is not "副县级领导岗位": a level word is not met inside a deputy's rank
 _LEVEL = re.compile(r"[省市县区厅处科]级")
+# the level of what is counted: a figure that does not say it counts every level
+_LEVEL_WORD = re.compile(r"国际|国内|国家级|省级|市级|县级|区级|全国性|外籍|海外")
 # "国际学术会议" is not "国际国内学术会议…2090余场次": that figure counts both
 _BOTH = {"国际": r"国际(?!国内)(?<!国内国际)", "国内": r"国内(?!国际)(?<!国际国内)"}
 
@@ -894,6 +896,8 @@ class Index:
             # ("县市区科协换届": 县市区 is enough, "指导7个县市区成功换届"), and every noun of it
             # must be in the sentence ("外国专家", "外籍院士", "市级学会" narrow what is counted)
             counted = [t for t in query.focus[:1] + query.modifiers if t in w] if query.counted else []
+            if any(_LEVEL_WORD.fullmatch(t) and self.hit(query, t, unit.context, False) < 1.0 for t in query.words):
+                continue  # "国际学术会议有多少场": not "学术交流活动50余场", which says no level
             if counted and (
                     max(max(self._named(query, t, label), self._named(query, t, clause),
                             before_weight * self._named(query, t, before)) for t in counted) < 0.5

@@ -535,3 +535,13 @@ def test_a_part_of_a_figure_the_question_states_is_what_the_report_says_of_it(se
 def test_a_verb_split_by_the_question_word_finds_its_figure(session):
     result = ask(session, "书台村食用菌那个项目，村集体一年能分多少红？")
     assert result.answered and "村集体每年分红5.6万元" in result.reply, result.reason
+
+
+@pytest.mark.parametrize("question", [
+    "绵阳科协系统五年里办的国际学术会议有多少场",  # "学术交流活动50余场" says no level
+    "绵阳国家级院士工作站有几家",
+    "成都柔性引进的院士里，外籍院士有几位",
+])
+def test_a_figure_that_says_no_level_does_not_count_one_level(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
