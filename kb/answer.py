@@ -161,10 +161,12 @@ def _clauses(sentence: str) -> list[tuple[int, int, str]]:
 
 def excerpt(sentence: str, words: list[str], figure: Figure | None = None,
             places: list[str] = (), limit: int = MAX_REPLY, when: bool = False,  # type: ignore[assignment]
-            kinds: Iterable[str] = ()) -> str:
+            kinds: Iterable[str] = (), names: Iterable[str] = ()) -> str:
     """The clauses of a sentence that answer: the figure's clause first (or the clause that
     says the kind of thing asked for, "哪个栏目" -> the clause with 栏目), then the clauses
-    naming the question's place and words, then a short lead ("五年来,")."""
+    naming the question's place and words, then a short lead ("五年来,"). For a who-question
+    (`names`: the people the sentence names) the clause naming the person nearest to that is
+    always in: "……承接了…宣讲会" alone does not say who spoke."""
     sentence = sentence.strip()
     if len(sentence) <= limit:
         return sentence
@@ -184,6 +186,11 @@ def excerpt(sentence: str, words: list[str], figure: Figure | None = None,
         core = max((i for i, n in enumerate(norm_parts) if any(k in n for k in kinds)), key=lambda i: (hits(i), -i))
     else:
         core = max(range(len(parts)), key=lambda i: (hits(i), -i))
+    named = [i for i, (_, _, p) in enumerate(parts) if any(n in p for n in names)]
+    if named and core not in named:
+        core, near = min(named, key=lambda i: (abs(i - core), i)), core
+    else:
+        near = None
     chosen = {core}
     size = len(parts[core][2])
 
@@ -193,6 +200,8 @@ def excerpt(sentence: str, words: list[str], figure: Figure | None = None,
             chosen.add(i)
             size += len(parts[i][2])
 
+    if near is not None:
+        add(near)  # what the question matched, next to the person it names
     # the clause before the core often names what is counted ("绵阳市注册科技工作者已达12万余人、")
     for i, norm in enumerate(norm_parts):
         if any(p in norm for p in places) and abs(i - core) <= 2:
@@ -390,7 +399,8 @@ def compose(query: Query, candidates: list[Candidate],
     words = [t for t in query.tokens if len(t) >= 2]
     text = excerpt(main.unit.text, words, main.figure, query.regions, when=query.qtype == "date",
                    limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY,
-                   kinds=[k for k in query.answer_type if k in NAME_KINDS])
+                   kinds=[k for k in query.answer_type if k in NAME_KINDS],
+                   names=main.unit.names if query.qtype == "who" else ())
     if main.unit.caption and query.qtype == "who":
         text = f"{main.unit.caption}：{text}"  # the caption names the person the sentence speaks of
     reply = text + _cite(main)

@@ -545,3 +545,20 @@ def test_a_verb_split_by_the_question_word_finds_its_figure(session):
 def test_a_figure_that_says_no_level_does_not_count_one_level(session, question):
     result = ask(session, question)
     assert not result.answered, result.reply
+
+
+def test_a_who_reply_keeps_the_clause_that_names_the_person(session):
+    # a long sentence: the clause the question matches (宣讲会) does not name who spoke
+    result = ask(session, "来济宁讲知识产权助力科技经济融合的是哪位？")
+    assert result.answered and "盛小列" in result.reply, result.reason
+    assert len(result.reply.split("（来源：")[0]) <= kb_answer.MAX_REPLY + 4
+
+
+def test_excerpt_puts_a_named_person_next_to_the_matched_clause():
+    sentence = ("实施行动,依托推广应用工作,企业注册数量1241家,专利检索量为2178条,节约研发投入60余万元,"
+                "承接了山东省知识产权助力科技经济融合宣讲会,中国科协学会服务中心原主任盛小列进行宣讲,"
+                "省科协张波副主席到会指导,向全市150家企业推广发明专利信息。")
+    plain = kb_answer.excerpt(sentence, ["宣讲会", "知识产权"], limit=60)
+    assert "盛小列" not in plain
+    named = kb_answer.excerpt(sentence, ["宣讲会", "知识产权"], limit=60, names=["盛小列", "张波"])
+    assert "宣讲会" in named and "盛小列" in named
