@@ -187,6 +187,8 @@ _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|什么人|名字)")
+_POST_Q = re.compile(r"(主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长|一把手)")
+_POST_ASK = re.compile(_POST_Q.pattern + r"(?:现在|目前|现任)?(?:的名字)?(?:叫(?:什么|啥)|是哪个|是哪位)")
 _RECENT_Q = re.compile(r"(现在|目前|最新|现任|如今|当前)")
 _HAS_DATE = re.compile(r"(\d{1,2}月\d{1,2}[日号]|20\d{2}年|\d{1,2}月)")
 _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|常委|博士|教授|同志|第一书记|记者|负责人)")
@@ -444,7 +446,7 @@ class Index:
             qtype = "figure"
         elif _WHICH_PEOPLE_Q.search(expanded) or (
                 _WHO_Q.search(expanded) and not _PARTNER_Q.search(expanded) and not _ORG_NAME_Q.search(expanded)) or (
-                _ORG_TITLE_Q.search(expanded) and re.search(r"叫(什么|啥)", expanded)):  # "科协主席叫什么"
+                _POST_ASK.search(expanded)):  # "科协主席叫什么", "组长是哪个": a post asked for, so a person
             qtype = "who"
         elif _WHERE_Q.search(expanded):
             qtype = "where"
@@ -822,6 +824,10 @@ class Index:
             if not _CONTACT.search(unit.text):
                 cand.eligible = False
                 cand.why.append("gives no phone number or address")
+        post = _POST_Q.search(query.normalized) if query.qtype == "who" else None
+        if post and post.group(1) != "一把手" and post.group(1) not in unit.text:
+            cand.eligible = False  # "巡察组的组长是哪个": a sentence that names no 组长
+            cand.why.append(f"names no {post.group(1)}")
         org_title = _ORG_TITLE_Q.search(query.normalized)
         if org_title and query.qtype == "who" and not re.search(rf"科协[^，,。；;]{{0,10}}{org_title.group(1)}", unit.text):
             cand.eligible = False

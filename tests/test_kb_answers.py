@@ -562,3 +562,13 @@ def test_excerpt_puts_a_named_person_next_to_the_matched_clause():
     assert "盛小列" not in plain
     named = kb_answer.excerpt(sentence, ["宣讲会", "知识产权"], limit=60, names=["盛小列", "张波"])
     assert "宣讲会" in named and "盛小列" in named
+
+
+@pytest.mark.parametrize("question", [
+    "成都市科协的主席现在是哪个?",  # 哪个 for 谁: the only 主席 a 成都 sentence names is a trade union's
+    "宜宾市委第二巡察组的组长是哪个?",  # the reports name the group, not its 组长
+])
+def test_a_post_asked_with_which_one_is_a_who_question_about_that_post(session, question):
+    result = ask(session, question)
+    assert result.query is not None and result.query.qtype == "who"
+    assert not result.answered, result.reply
