@@ -187,6 +187,10 @@ _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|什么人|名字)")
+# the step of a project a date question asks about: "签约开工" does not date 投产
+_STEP = re.compile(r"(投产|建成|建好|完工|竣工|开业|启用|投用|投入使用|用上|收获|当选|通车|开放|上市|验收)")
+_STEP_SAID = {"建好": "建成|建好|完工|竣工", "建成": "建成|建好|完工|竣工", "完工": "建成|完工|竣工", "竣工": "建成|完工|竣工",
+              "投用": "投用|投入使用|启用", "启用": "投用|投入使用|启用", "用上": "投用|投入使用|启用|投产"}
 _POST_Q = re.compile(r"(主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长|一把手)")
 _POST_ASK = re.compile(_POST_Q.pattern + r"(?:现在|目前|现任)?(?:的名字)?(?:叫(?:什么|啥)|是哪个|是哪位)")
 _RECENT_Q = re.compile(r"(现在|目前|最新|现任|如今|当前)")
@@ -757,6 +761,10 @@ class Index:
                 factor *= 0.6 + best_cov
                 cand.why.append(f"figure {best.text} ({best.unit_class}), its words match {best_cov:.2f}")
         elif query.qtype == "date":
+            step = _STEP.search(query.normalized)
+            if step and not re.search(_STEP_SAID.get(step.group(1), step.group(1)), unit.context):
+                cand.eligible = False  # "什么时候投产": "签约开工" dates another step
+                cand.why.append(f"dates another step, not {step.group(1)}")
             wants_day = bool(_DAY_Q.search(query.normalized))
             wants_year = bool(_YEAR_Q.search(query.normalized))
             if wants_year:

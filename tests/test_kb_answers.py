@@ -572,3 +572,12 @@ def test_a_post_asked_with_which_one_is_a_who_question_about_that_post(session, 
     result = ask(session, question)
     assert result.query is not None and result.query.qtype == "who"
     assert not result.answered, result.reply
+
+
+@pytest.mark.parametrize("question", [
+    "中攻那个FLASH医疗设备项目什么时候能投产？",  # the report dates its 签约开工, not when it will run
+    "范国滨是哪一年当选院士的",
+])
+def test_a_date_of_one_step_does_not_answer_when_another_step_happens(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
