@@ -187,6 +187,10 @@ _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|什么人|名字)")
+# a question that checks a figure it names ("是不是148个") or asks which ones pass it ("过了10%的是哪几个市")
+_CHECKS = re.compile(r"(是不是|是否|对不对|对吗|有没有|吗|哪几|哪些|哪个|超过|过了|以上|以下)")
+# a clause that gives a part of a figure just named: "其中注册科技工作者16507人", "已完成18项"
+_PART_SAID = re.compile(r"(其中|已|完成|占|包括)")
 # the step of a project a date question asks about: "签约开工" does not date 投产
 _STEP = re.compile(r"(投产|建成|建好|完工|竣工|开业|启用|投用|投入使用|用上|收获|当选|通车|开放|上市|验收)")
 _STEP_SAID = {"建好": "建成|建好|完工|竣工", "建成": "建成|建好|完工|竣工", "完工": "建成|完工|竣工", "竣工": "建成|完工|竣工",
@@ -879,14 +883,14 @@ class Index:
         best, best_cov = None, 0.0
         asked = [n for n in query.numbers if not (len(n) == 4 and n.startswith(("19", "20")))]
         # "207个科普示范社区里，全国级的有几个": the question states a figure and asks for a part of it;
-        # where a sentence has the stated figure, only what it says 其中 (of them) can answer
-        stated = [n for n in asked if re.search(
-            rf"(?<![\d.第前]){re.escape(n)}(?![\d.])[^，,。？?]{{0,14}}?(?:里|当中|之中|中间)", query.normalized)]
+        # where a sentence has the stated figure, only what it says of a part of it (其中, 已完成) can answer
+        stated = [] if _CHECKS.search(query.normalized) else [n for n in asked if re.search(
+            rf"(?<![\d.第前]){re.escape(n)}(?![\d.])(?:多|余)?[个家名人位项场次万亿元所支条篇户村亩]", query.normalized)]
         within = bool(stated) and any(f.value in stated for f in unit.figures)
         for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
                 continue
-            if within and (fig.value in stated or "其中" not in fig.clause):
+            if within and (fig.value in stated or not _PART_SAID.search(fig.clause)):
                 continue
             label, clause, before = unit.figure_texts[k]
             if query.contrasts and _contrast_clash(query.contrasts,
