@@ -78,6 +78,7 @@ _QUESTION_WORD = re.compile(r"(多少|(?<!哪)几(?![乎])|好多|多大|多长|
 # to it ("年收入"), "表彰为什么" the verb's 为 to 什么 ("为什么", why)
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
                            r"[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期])(?=[\u4e00-\u9fff])")
+_HAODUO = re.compile(r"好多(?=[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期年钱万亿])")
 _YEAR_GLUE = re.compile(r"((?:19|20)\d{2}年)(?=[\u4e00-\u9fff])(?![度底初末间内])")  # not "2023年度"
 _WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
 # "被评为什么荣誉", "哪家公司": the noun after 什么/哪 names the kind of answer; the report need not say it
@@ -373,6 +374,7 @@ class Index:
     def parse(self, text: str) -> Query:
         norm = normalize(strip_fillers(our_city(normalize(text))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
+        norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = _IN_ALL.sub(r"\1 ", norm)  # "一共建了": 一共 / 建了, not 一 / 共建 / 了
         norm = _SPLIT_VERB.sub(lambda m: self._join_verb(m), norm)  # "颁的奖" says 颁奖
         norm = _MEASURE_GLUE.sub(lambda m: _unglue(m, self.corpus_text), norm)

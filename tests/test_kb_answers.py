@@ -587,3 +587,24 @@ def test_a_post_asked_with_which_one_is_a_who_question_about_that_post(session, 
 def test_a_date_of_one_step_does_not_answer_when_another_step_happens(session, question):
     result = ask(session, question)
     assert not result.answered, result.reply
+
+
+def test_haoduo_asks_how_many_and_dialect_filler_is_not_content(kb_url):
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    with session_scope(kb_url) as s:
+        index = get_index(s)
+        query = index.parse("成都科协给贫困村发展产业一共落实了好多钱?")  # 好多 is 多少 in the south-west
+        assert query.unit_class == "money" and "好多钱" not in query.words
+        assert not {"里头", "那种", "好多个"} & set(index.parse("书台村里头那种村民一共有好多个?").words)
+        s.rollback()
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("书台村全村一共有好多个村民?", "1936名"),
+    ("成都铺了好多台那种电子屏的全媒体科普阅览机子?", "520余台"),
+])
+def test_questions_asked_with_haoduo_are_answered(session, question, figure):
+    result = ask(session, question)
+    assert result.answered and figure in result.reply, result.reason
