@@ -573,6 +573,7 @@ def test_excerpt_puts_a_named_person_next_to_the_matched_clause():
 @pytest.mark.parametrize("question", [
     "成都市科协的主席现在是哪个?",  # 哪个 for 谁: the only 主席 a 成都 sentence names is a trade union's
     "宜宾市委第二巡察组的组长是哪个?",  # the reports name the group, not its 组长
+    "成都市科协主席",  # typed like a search: the post alone asks who holds it
 ])
 def test_a_post_asked_with_which_one_is_a_who_question_about_that_post(session, question):
     result = ask(session, question)
@@ -608,3 +609,8 @@ def test_haoduo_asks_how_many_and_dialect_filler_is_not_content(kb_url):
 def test_questions_asked_with_haoduo_are_answered(session, question, figure):
     result = ask(session, question)
     assert result.answered and figure in result.reply, result.reason
+
+
+def test_a_post_typed_alone_is_answered_with_who_holds_it(session):
+    result = ask(session, "绵阳市科协主席")
+    assert result.answered and "范国滨" in result.reply, result.reason
