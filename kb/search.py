@@ -188,6 +188,8 @@ _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|什么人|名字)")
+_GUESS = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?=多|来|好几|出头|左右|上下)|"
+                    r"(?<=是不是|大概有|差不多|大约有|好像有|可能有|听说有)\d+(?:\.\d+)?")
 # a question that checks a figure it names ("是不是148个") or asks which ones pass it ("过了10%的是哪几个市")
 _CHECKS = re.compile(r"(是不是|是否|对不对|对吗|有没有|吗|哪几|哪些|哪个|超过|过了|以上|以下)")
 # a clause that gives a part of a figure just named: "其中注册科技工作者16507人", "已完成18项"
@@ -463,7 +465,9 @@ class Index:
         else:
             qtype = "other"
         # "一年收入多少" (a year's income) names no figure; "第1届" does
-        numbers = [n for n in _NUMBER.findall(norm) if n != "1" or re.search(r"第1(?!\d)", norm)]
+        # a citizen's guess ("两千多场?", "一百出头", "是不是148个") is no constraint on the answer
+        guessed = set(_GUESS.findall(norm)) | set(re.findall(r"(?<=每年)\d+(?=月)", norm))  # "每年九月": when, not which
+        numbers = [n for n in _NUMBER.findall(norm) if (n != "1" or re.search(r"第1(?!\d)", norm)) and n not in guessed]
         if "首届" in norm and "1" not in numbers:
             numbers.append("1")
         return Query(text=text, normalized=expanded, tokens=tokens, regions=regions, figure=figure,
@@ -750,6 +754,9 @@ class Index:
                 ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}大", wide))
             elif re.search(rf"(?<![\d.]){re.escape(n)}年", query.normalized) and len(n) == 4:
                 ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", wide))
+            elif re.search(rf"(?<![\d.]){re.escape(n)}(?:月|日|号)", query.normalized):
+                # "1月26日开的会": the date its section gives, not the sentence that answers
+                ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", wide))
             else:
                 ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", unit.context))
             if not ok:
@@ -886,7 +893,8 @@ class Index:
         asked = [n for n in query.numbers if not (len(n) == 4 and n.startswith(("19", "20")))]
         # "207个科普示范社区里，全国级的有几个": the question states a figure and asks for a part of it;
         # where a sentence has the stated figure, only what it says of a part of it (其中, 已完成) can answer
-        stated = [] if _CHECKS.search(query.normalized) else [n for n in asked if re.search(
+        said = [n for n in _NUMBER.findall(query.normalized) if not (len(n) == 4 and n.startswith(("19", "20")))]
+        stated = [] if _CHECKS.search(query.normalized) else [n for n in said if re.search(
             rf"(?<![\d.第前]){re.escape(n)}(?![\d.])(?:多|余)?[个家名人位项场次万亿元所支条篇户村亩]", query.normalized)]
         within = bool(stated) and any(f.value in stated for f in unit.figures)
         for k, fig in enumerate(unit.figures):

@@ -279,6 +279,9 @@ def chinese_to_int(run: str) -> int | None:
     return total + current
 
 
+_RANGE_DIGITS = "一两三四五六七八九"
+
+
 def _replace_numerals(text: str) -> str:
     protected: dict[str, str] = {}
     for i, word in enumerate(w for w in _NOT_NUMBERS if w in text):
@@ -287,8 +290,12 @@ def _replace_numerals(text: str) -> str:
         text = text.replace(word, key)
 
     def repl(m: re.Match[str]) -> str:
-        value = chinese_to_int(m.group(0))
-        return m.group(0) if value is None else str(value)
+        run = m.group(0)
+        if len(run) == 2 and run[0] in _RANGE_DIGITS and run[1] in _RANGE_DIGITS and \
+                _RANGE_DIGITS.index(run[1]) == _RANGE_DIGITS.index(run[0]) + 1:
+            return run  # "五六年", "两三个": five or six, not 56
+        value = chinese_to_int(run)
+        return run if value is None else str(value)
 
     text = _NUM_RUN.sub(repl, text)
     for key, word in protected.items():

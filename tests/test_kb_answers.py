@@ -614,3 +614,22 @@ def test_questions_asked_with_haoduo_are_answered(session, question, figure):
 def test_a_post_typed_alone_is_answered_with_who_holds_it(session):
     result = ask(session, "绵阳市科协主席")
     assert result.answered and "范国滨" in result.reply, result.reason
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("成都科协这几年办了多少场学术会 两千多场?", "2090余场次"),  # a guess, not a figure the report must say
+    ("绵阳建的科普e站到底有多少个？是不是一百出头？", "148个"),
+    ("巴州区科协在书台村挂包多少年了？是不是五六年？", "10年"),  # 五六 is five or six, not 56
+    ("省科协1月26日开的述责述廉会，纪检监察组那边是谁到会指导的？", "到会指导"),  # the date its section gives
+])
+def test_a_citizens_guess_or_a_date_of_the_event_does_not_rule_out_the_answer(session, question, figure):
+    result = ask(session, question)
+    best = next(c for c in result.candidates if c.eligible)
+    assert figure in best.unit.text, best.why
+
+
+def test_a_range_of_two_numerals_stays_a_range():
+    from kb.text import normalize
+
+    assert "56" not in normalize("是不是五六年") and "23" not in normalize("两三个")
+    assert "2020" in normalize("二〇二〇年") and "15" in normalize("十五个")
