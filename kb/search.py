@@ -911,9 +911,10 @@ class Index:
             before_weight = 0.8 if len(re.sub(r"[^\u4e00-\u9fff]", "", label)) <= 2 else 0.2
             cov = 0.0
             for t, v in w.items():
-                partial = t not in query.focus  # the thing counted must be named, not half of it
-                cov += v * max(self.hit(query, t, label, partial), 0.4 * self.hit(query, t, clause, partial),
-                               before_weight * self.hit(query, t, before, partial))
+                # the thing counted must be named, not half of it
+                said = functools.partial(self._named, query, t) if t in query.focus else \
+                    functools.partial(self.hit, query, t)
+                cov += v * max(said(label), 0.4 * said(clause), before_weight * said(before))
             cov /= total
             if asked:  # "排进全省前20的有几个": the clause that says 20, not 前50
                 cov += ASKED_NUMBER * sum(1 for n in asked if re.search(
@@ -923,7 +924,8 @@ class Index:
             # the thing counted ("多少个学会") must be named by the figure or its clause
             # ("县市区科协换届": 县市区 is enough, "指导7个县市区成功换届"), and every noun of it
             # must be in the sentence ("外国专家", "外籍院士", "市级学会" narrow what is counted)
-            counted = [t for t in query.focus[:1] + query.modifiers if t in w] if query.counted else []
+            counted = [t for t in query.focus[:1] + query.modifiers if t in w and not _pos_of(t).startswith(("d", "ad"))
+                       ] if query.counted else []  # "顺利" in "几个县市区的科协顺利换了届" is how, not what
             if any(_LEVEL_WORD.fullmatch(t) and self.hit(query, t, unit.context, False) < 1.0 for t in query.words):
                 continue  # "国际学术会议有多少场": not "学术交流活动50余场", which says no level
             if counted and (
@@ -941,12 +943,16 @@ class Index:
         return best, best_cov
 
     def _named(self, query: Query, word: str, text: str) -> float:
-        """`hit` without partial credit, except that a four-character noun may have a short
-        word inside it: "重大项目" is named by "重大签约项目", "科普基地" by "科普教育基地"."""
+        """`hit` without partial credit, except that a noun may have a short word inside it:
+        "重大项目" is named by "重大签约项目", "科普基地" by "科普教育基地", and a long one's
+        parts may stand a few characters apart ("院士(专家)创新工作站")."""
         h = self.hit(query, word, text, False)
         if h < 1.0 and len(word) == 4 and re.fullmatch(r"[\u4e00-\u9fff]+", word) and \
                 re.search(re.escape(word[:2]) + r"[\u4e00-\u9fff]{1,3}" + re.escape(word[2:]), text):
             return 1.0
+        gapped = _gapped(word) if h < 1.0 else None
+        if gapped is not None and gapped.search(re.sub(r"[()]", "", text)):
+            return 1.0  # "院士专家工作站" named by "院士(专家)创新工作站"
         return h
 
     def _event_clash(self, query: Query, unit: Unit) -> str:

@@ -633,3 +633,13 @@ def test_a_range_of_two_numerals_stays_a_range():
 
     assert "56" not in normalize("是不是五六年") and "23" not in normalize("两三个")
     assert "2020" in normalize("二〇二〇年") and "15" in normalize("十五个")
+
+
+@pytest.mark.parametrize("question, figure", [
+    ("成都院士专家工作站 总数", "179个"),  # the report writes 院士(专家)创新工作站
+    ("济宁科协指导了几个县市区的科协顺利换了届?", "7个"),  # 顺利 says how, not what is counted
+])
+def test_what_is_counted_may_be_written_apart_or_said_with_an_adverb(session, question, figure):
+    result = ask(session, question)
+    best = next(c for c in result.candidates if c.eligible)
+    assert best.figure is not None and best.figure.text == figure, best.why
