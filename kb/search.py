@@ -150,7 +150,7 @@ _EDITION = re.compile(r"(?:第\d+|首)届")
 # What kind of figure a question wants, from the words around its question word.
 _IN_ALL = re.compile(r"(一共|总共|共计|一起|一块)(?=[\u4e00-\u9fff])")
 _SPLIT_VERB = re.compile(r"([\u4e00-\u9fff])(的|了|过|多少|几)([\u4e00-\u9fff])")
-_VAGUE_YEARS = re.compile(r"(?<![目提当之以])(?:这|近|那|前|过去)(?:几|些|两|2)年(?:来|里|间)?")  # 两 is 2 by now
+_VAGUE_YEARS = re.compile(r"(?<![目提当之以])(?:这|近|那|前|过去)(?:几|些|两|[2-9]|[三四五六七八九十])年(?:来|里|间)?")  # 两 is 2 by now
 _UNIT_HINTS: list[tuple[str, str]] = [
     (r"(?:几|多少)个?(?:小时|钟头)|几个月|多少个月", "duration"),
     (r"百分之几|百分之多少|百分比|比例|占比|几成|%", "percent"),
@@ -335,7 +335,8 @@ class Index:
         # FAQ statistics are separate: staff answers are matched question to question
         self.faqs = [u for u in units if u.kind == "faq"]
         self.known: set[str] = set(self.df)
-        self.corpus_text = "\n".join(u.norm for u in sentences)
+        # and the sentences with brackets once more without them: "院士(专家)工作站" says 院士专家工作站
+        self.corpus_text = "\n".join([u.norm for u in sentences] + [_deparen(u.norm) for u in sentences if "(" in u.norm])
         # places a typo may be mended into: not a district of the table that no report names ("答疑" is no 大邑)
         self._places = frozenset(r for r in REGIONS if r not in ADDED_DISTRICTS or r in self.corpus_text)
         self.vocabulary = self._vocabulary(list(terms))
@@ -344,6 +345,7 @@ class Index:
         self._sentence_ids = [i for i, u in enumerate(units) if u.kind == "sentence"]
         self._contexts = _Concat([units[i].context for i in self._sentence_ids])
         self._contexts_plain = _Concat([_unpunctuated(units[i].context) for i in self._sentence_ids])
+        self._contexts_deparen = _Concat([_deparen(units[i].context) for i in self._sentence_ids])
         # recent searches: one knowledge version's index answers the same text the same way
         self._recent: OrderedDict[tuple[str, tuple[str, ...]], tuple[Query, list[Candidate]]] = OrderedDict()
         self._recent_lock = threading.Lock()
@@ -608,6 +610,8 @@ class Index:
             return 1.0
         if ("、" in text or "(" in text) and m.full.search(_unpunctuated(text)):
             return 1.0  # "县、区" says "县区", "区(市)县" says "区县"
+        if "(" in text and m.full.search(_deparen(text)):
+            return 1.0  # "院士(专家)工作站" says "院士专家工作站"
         out = 0.0
         if partial and m.subs:
             out = 0.5 * sum(1 for t in m.subs if t in text) / len(m.subs)
@@ -638,7 +642,8 @@ class Index:
         if m.gapped is not None:  # "科普e站" in "“科普中国”乡村e站": its parts in order, a few characters apart
             for pos in self._contexts.containing(m.gapped):
                 out[pos] = max(out.get(pos, 0.0), GAPPED_HIT)
-        for pos in self._contexts.containing(m.full) | self._contexts_plain.containing(m.full):
+        for pos in (self._contexts.containing(m.full) | self._contexts_plain.containing(m.full)
+                    | self._contexts_deparen.containing(m.full)):
             out[pos] = 1.0
         return out
 
@@ -1020,6 +1025,10 @@ class _Concat:
 @functools.lru_cache(maxsize=8192)
 def _unpunctuated(text: str) -> str:
     return _PAREN.sub("", text.replace("、", ""))
+
+
+def _deparen(text: str) -> str:
+    return text.replace("(", "").replace(")", "")
 
 
 @functools.lru_cache(maxsize=4096)

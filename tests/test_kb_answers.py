@@ -643,3 +643,17 @@ def test_what_is_counted_may_be_written_apart_or_said_with_an_adverb(session, qu
     result = ask(session, question)
     best = next(c for c in result.candidates if c.eligible)
     assert best.figure is not None and best.figure.text == figure, best.why
+
+
+def test_a_word_the_report_writes_with_a_bracket_inside_is_said(kb_url):
+    from kb.db import session_scope
+    from kb.search import get_index
+
+    with session_scope(kb_url) as s:
+        index = get_index(s)
+        query = index.parse("成都院士专家工作站申请了多少项专利")
+        assert "院士专家工作站" in query.words and "院士专家工作站" in index.corpus_text  # a word the reports use
+        assert index.hit(query, "院士专家工作站", "院士(专家)工作站累计申请专利2198项") == 1.0
+        assert index.parse("绵阳这五年办了多少场学术交流活动").numbers == []  # 这五年 is lately, like 这几年
+        assert "述责述廉" in index.parse("省科协述责述廉会议有多少人参加").words  # a term, not 述责述 / 廉
+        s.rollback()
