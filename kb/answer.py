@@ -401,7 +401,9 @@ def compose(query: Query, candidates: list[Candidate],
                    limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY,
                    kinds=[k for k in query.answer_type if k in NAME_KINDS],
                    names=main.unit.names if query.qtype == "who" else ())
-    if main.unit.caption and query.qtype == "who":
+    if main.unit.byline:
+        text = f"署名：{text.rstrip('。').strip('（()）')}"  # "本报记者 肖小江", "(李加成)": as printed
+    elif main.unit.caption and query.qtype == "who":
         text = f"{main.unit.caption}：{text}"  # the caption names the person the sentence speaks of
     reply = text + _cite(main)
     sources = [_source(main)]

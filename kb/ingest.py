@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kb import extract
 from kb.db import bump_kb_version, get_setting, set_setting
 from kb.models import Document, Edit, Event, Fact, Passage, Synonym, as_dict
-from kb.text import SENTENCE_END, normalize, split_sentences, tokenize
+from kb.text import SENTENCE_END, byline_names, normalize, split_sentences, tokenize
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 SEED_FILE = Path(__file__).parent / "seed.yaml"
@@ -67,6 +67,7 @@ class Para:
     heading: str
     text: str
     article: int = 0
+    byline: bool = False  # who wrote the article ("本报记者 肖小江")
 
 
 def paragraphs(text: str) -> list[Para]:
@@ -85,6 +86,17 @@ def paragraphs(text: str) -> list[Para]:
     trailing: list[str] = []  # caption-like lines since the last paragraph (kept if nothing follows)
     for raw in text.splitlines():
         line = clean_line(raw)
+        if line and byline_names(line):
+            # who wrote the article: kept as a paragraph under the article's own headings, so
+            # "那篇纪实是哪个记者写的" finds it ("(本报记者 杨永忠)" ends the article, "■ 本报记者 肖小江" opens it)
+            heading = HEADING_JOIN.join(heading_parts)[:500]  # a byline under the title: that title
+            if _BYLINE.fullmatch(line):  # a byline that ends the article: the article's own title
+                heading = next((p.heading for p in out if p.article == article and not p.byline), heading)
+            out.append(Para(heading=heading, text=line.lstrip("■").strip(), article=article, byline=True))
+            if _BYLINE.fullmatch(line):
+                pending, heading_parts, last_was_heading, trailing = None, [], False, []
+                article += 1
+            continue
         if not line or _JUNK_LINE.match(line):
             continue
         if _BYLINE.fullmatch(line):

@@ -42,6 +42,7 @@ from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
     QUESTION_NOISE,
     add_terms,
+    byline_names,
     cut,
     general_word_freq,
     is_token,
@@ -198,7 +199,8 @@ _PART_SAID = re.compile(r"(其中|已|完成|占|包括)")
 _STEP = re.compile(r"(投产|建成|建好|完工|竣工|开业|启用|投用|投入使用|用上|收获|当选|通车|开放|上市|验收)")
 _STEP_SAID = {"建好": "建成|建好|完工|竣工", "建成": "建成|建好|完工|竣工", "完工": "建成|完工|竣工", "竣工": "建成|完工|竣工",
               "投用": "投用|投入使用|启用", "启用": "投用|投入使用|启用", "用上": "投用|投入使用|启用|投产"}
-_POST_Q = re.compile(r"(主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长|一把手)")
+_POST_Q = re.compile(r"(主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长|一把手|记者|通讯员|作者)")
+_AUTHOR_Q = re.compile(r"(写|写的|作者|记者|通讯员|署名|撰稿|采写|报道|稿子|文章)")
 _POST_ASK = re.compile(_POST_Q.pattern + r"(?:现在|目前|现任)?(?:的名字)?(?:叫(?:什么|啥)|是哪个|是哪位|[?？]?$)")
 _RECENT_Q = re.compile(r"(现在|目前|最新|现任|如今|当前)")
 _HAS_DATE = re.compile(r"(\d{1,2}月\d{1,2}[日号]|20\d{2}年|\d{1,2}月)")
@@ -240,6 +242,7 @@ class Unit:
     title_norm: str = ""
     places: frozenset[str] = frozenset()  # scope and the places the text names
     area: str = ""  # the place its section (else its report) is about, whatever the sentence names
+    byline: bool = False  # who wrote the article ("本报记者 肖小江"): an answer only to who wrote it
     figure_texts: list[tuple[str, str, str]] = field(default_factory=list)  # normalised label, clause, clause before
     caption: str = ""  # a photo caption over the sentence that names who it speaks of ("范国滨院士")
     lead: str = ""  # normalised first sentence of the section: the meeting or event it reports on
@@ -437,7 +440,8 @@ class Index:
             if re.search(pattern, expanded):
                 unit_class = name
                 break
-        figure = bool(_QUESTION_WORD.search(expanded)) or unit_class in ("ordinal",)
+        figure = bool(_QUESTION_WORD.search(expanded)) or unit_class in ("ordinal",) or (
+            unit_class == "money" and not _WH_WORD.search(expanded))  # "成都工作站 争取经费", typed like a search
         focus, counted, modifiers = _focus(norm)
         if figure and not unit_class and focus and any(_PERSON_NOUN.search(f) for f in (
                 focus[:1] if counted else focus[-1:] + focus[:1])):
@@ -688,6 +692,8 @@ class Index:
                     h = max(h, LEAD_HIT)
                 elif h < 1.0 and (w in unit.passage_norm or w in unit.title_norm):
                     h = max(h, 0.5)
+                if unit.byline and _AUTHOR_Q.fullmatch(w):
+                    h = 1.0  # a byline says who wrote (写, 报道) the article
                 got[w] = h
             cand.coverage = sum(weights[w] * got[w] for w in weights) / total
             cand.matched = [w for w in weights if got[w] >= 1.0]
@@ -850,8 +856,11 @@ class Index:
             if not _CONTACT.search(unit.text):
                 cand.eligible = False
                 cand.why.append("gives no phone number or address")
+        if unit.byline and not (query.qtype == "who" and _AUTHOR_Q.search(query.normalized)):
+            cand.eligible = False  # a byline answers who wrote the article, nothing else
+            cand.why.append("a byline")
         post = _POST_Q.search(query.normalized) if query.qtype == "who" else None
-        if post and post.group(1) != "一把手" and post.group(1) not in unit.text:
+        if post and post.group(1) not in ("一把手", "作者" if unit.byline else "") and post.group(1) not in unit.text:
             cand.eligible = False  # "巡察组的组长是哪个": a sentence that names no 组长
             cand.why.append(f"names no {post.group(1)}")
         org_title = _ORG_TITLE_Q.search(query.normalized)
@@ -1278,7 +1287,8 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
                 if not is_heading:
                     for t in heading_toks:  # the heading says what the sentence is about
                         counter.setdefault(t, 1)
-                own_names = person_names(sent)
+                byline = byline_names(sent)
+                own_names = byline or person_names(sent)
                 figs = [f for f in figures(sent)
                         if (sent, f.value, ("第" if f.ordinal else "") + f.unit) in enabled_figures]
                 units.append(Unit(
@@ -1293,6 +1303,7 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
                     names=own_names or ([] if is_heading else caption_names),
                     caption="" if is_heading or own_names else caption,
                     is_heading=is_heading, frame=frame, title_norm=title_norm, lead=lead, area=place,
+                    byline=bool(byline),
                 ))
                 unit = units[-1]
                 unit.places = frozenset(unit.scope) | frozenset(regions_in(unit.text))

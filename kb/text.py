@@ -65,7 +65,7 @@ QUESTION_NOISE = frozenset(
     """小编 亲 咱们 咱 们 儿 名儿 的话 这边 那边 这里 那里 这阵子 那阵子 近年 近年来 第
     一直 总共是 一共是 大伙 大家 人家 听说 据说 好像 似乎 应该 到底是 具体是 打听 打听打听 问问 请教一下
     打扰 打扰一下 来着 着呢
-    里头 那种 这种 那次 那回 那批 这回 上头 咋个 啥子 一摊子 那一摊子 晓得 莫得 要得 嘛
+    里头 那种 这种 那次 那回 那批 这回 上头 咋个 啥子 一摊子 那一摊子 晓得 莫得 要得 嘛 那篇 这篇 那份 这份
     """.split()
 )
 
@@ -400,6 +400,25 @@ _TITLED_NAME = re.compile(
 
 _FOREIGN_NAME = re.compile(r"(?:得主|教授|博士|院士|专家|学者|主席|^|[，,、“\s])([\u4e00-\u9fff]{2,4}·[\u4e00-\u9fff]{2,4}?)"
                            r"(?=等|、|，|,|。|在|来|到|的|先生|女士|教授|$)")
+
+
+_BYLINE_ROLE = re.compile(r"^(?:本报)?(?:特约)?(?:记者|通讯员)$")
+
+
+def byline_names(line: str) -> list[str]:
+    """The people a byline names ("■ 本报记者 肖小江", "(谭舒予 本报记者 肖小红)", "(李加成)"),
+    or [] when the line is not a byline of people ("(宜宾市科协)", a sentence)."""
+    text = line.strip().lstrip("■").strip()
+    bracketed = bool(re.fullmatch(r"[（(].+[)）]", text))
+    parts = text.strip("（()）").split()
+    if not parts or len(parts) > 6:
+        return []
+    roles = [p for p in parts if _BYLINE_ROLE.match(p)]
+    names = [p for p in parts if not _BYLINE_ROLE.match(p)]
+    if not (bracketed or roles) or not names or not all(
+            re.fullmatch(r"[\u4e00-\u9fff]{2,3}", n) and n[0] in _SURNAMES for n in names):
+        return []
+    return names
 
 
 def person_names(text: str) -> list[str]:

@@ -100,8 +100,8 @@ def test_events_names_and_editions():
 def test_newspaper_articles_keep_their_own_place():
     text = (ROOT / "kb" / "corpus" / "sichuan-kexie-news-2023.txt").read_text(encoding="utf-8")
     paras = passages_of(text)
-    # a byline ends an article: the next one is not glued to it
-    assert not any("(李加成)" in p.text or "（李加成）" in p.text for p in paras)
+    # a byline ends an article: the next one is not glued to it (the byline is a passage of its own)
+    assert [p.text for p in paras if "李加成" in p.text] == ["(李加成)"]
     anzhou = next(p for p in paras if "全区平台注册用户62839个" in p.text)
     assert "安州区科协" in anzhou.heading
 
@@ -246,3 +246,22 @@ def test_a_figure_written_in_chinese_numerals_answers(kb_url):
         result = kb_answer.answer(session, "安州区科协实施了几项人才工程", record_unanswered=False)
         assert result.answered and "四项工程" in result.reply, result.reason
         session.rollback()
+
+
+def test_bylines_are_kept_under_their_articles_title():
+    from kb.ingest import paragraphs
+
+    text = ("# 蜕变的背后 ——帮扶书台村纪实\n\n近日,书台村被表彰为示范村。\n\n(本报记者 杨永忠)\n\n"
+            "# 安州区科协\n\n实施人才四项工程\n\n本报讯 安州区科协实施人才工程。\n\n(李加成)\n\n(宜宾市科协)\n")
+    bylines = [(p.heading, p.text) for p in paragraphs(text) if p.byline]
+    assert bylines == [("蜕变的背后 ——帮扶书台村纪实", "(本报记者 杨永忠)"),
+                       ("安州区科协 / 实施人才四项工程", "(李加成)")]  # a body's byline names nobody
+
+
+def test_byline_names():
+    from kb.text import byline_names
+
+    assert byline_names("■ 本报记者 肖小江") == ["肖小江"]
+    assert byline_names("(谭舒予 本报记者 肖小红)") == ["谭舒予", "肖小红"]
+    assert byline_names("(宜宾市科协)") == [] and byline_names("本报讯") == []
+    assert byline_names("(本版图片由绵阳市科协提供)") == []
