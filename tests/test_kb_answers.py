@@ -674,3 +674,10 @@ def test_a_byline_answers_only_who_wrote_the_article(session, question):
     result = ask(session, question)
     assert not any(c.eligible and c.unit.byline for c in result.candidates)
     assert "署名" not in result.reply
+
+
+def test_a_money_word_typed_like_a_search_asks_for_the_figure(session):
+    result = ask(session, "成都工作站 争取经费")  # no question word: 经费 asks how much
+    assert result.query is not None and result.query.qtype == "figure"
+    best = next(c for c in result.candidates if c.eligible)
+    assert best.figure is not None and best.figure.text.startswith("31.2"), best.why
