@@ -965,7 +965,7 @@ class Index:
                 re.search(re.escape(word[:2]) + r"[\u4e00-\u9fff]{1,3}" + re.escape(word[2:]), text):
             return 1.0
         gapped = _gapped(word) if h < 1.0 else None
-        if gapped is not None and gapped.search(re.sub(r"[()]", "", text)):
+        if gapped is not None and gapped.search(_deparen(text) if "(" in text else text):
             return 1.0  # "院士专家工作站" named by "院士(专家)创新工作站"
         return h
 
