@@ -25,7 +25,7 @@ from kb import gate as kb_gate
 from kb.extract import ADMIN_PART, Figure, canonical_region
 from kb.models import Document, Unanswered
 from kb.search import NAME_KINDS, Candidate, Index, Query, get_index
-from kb.text import normalize, tokenize
+from kb.text import byline_text, normalize, tokenize
 
 
 
@@ -402,7 +402,7 @@ def compose(query: Query, candidates: list[Candidate],
                    kinds=[k for k in query.answer_type if k in NAME_KINDS],
                    names=main.unit.names if query.qtype == "who" else ())
     if main.unit.byline:
-        text = f"署名：{text.rstrip('。').strip('（()）')}"  # "本报记者 肖小江", "(李加成)": as printed
+        text = f"署名：{byline_text(main.unit.text)}"  # "本报记者 肖小江", "(李加成)": as printed
     elif main.unit.caption and query.qtype == "who":
         text = f"{main.unit.caption}：{text}"  # the caption names the person the sentence speaks of
     reply = text + _cite(main)

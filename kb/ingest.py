@@ -92,7 +92,7 @@ def paragraphs(text: str) -> list[Para]:
             heading = HEADING_JOIN.join(heading_parts)[:500]  # a byline under the title: that title
             if _BYLINE.fullmatch(line):  # a byline that ends the article: the article's own title
                 heading = next((p.heading for p in out if p.article == article and not p.byline), heading)
-            out.append(Para(heading=heading, text=line.lstrip("■").strip(), article=article, byline=True))
+            out.append(Para(heading=heading, text=line.lstrip("■").strip(), article=article, byline=True))  # brackets kept: they mark it
             if _BYLINE.fullmatch(line):
                 pending, heading_parts, last_was_heading, trailing = None, [], False, []
                 article += 1

@@ -80,6 +80,8 @@ _QUESTION_WORD = re.compile(r"(多少|(?<!哪)几(?![乎])|好多|多大|多长|
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
                            r"[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期])(?=[\u4e00-\u9fff])")
 _HAODUO = re.compile(r"好多(?=[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期年钱万亿])")
+_RANGE_GUESS = re.compile(r"(?:一两|两三|二三|三四|四五|五六|六七|七八|八九)[十百千万]?(?:多)?"
+                          r"[个家名人位项场次年回天亩元]?")
 _YEAR_GLUE = re.compile(r"((?:19|20)\d{2}年)(?=[\u4e00-\u9fff])(?![度底初末间内])")  # not "2023年度"
 _WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
 # "被评为什么荣誉", "哪家公司": the noun after 什么/哪 names the kind of answer; the report need not say it
@@ -95,7 +97,7 @@ CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for �
 # a phone number, a web or postal address: the bot must never answer these with a count
 _CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少(?!个|小时|天|条|部|次|人)|号码|联系方式|网址|邮箱|微信号|通讯地址|"
                         r"的(电话|手机|热线|座机)(吗|呢)?$)")  # "李艳华的电话"
-_EVENTISH = re.compile(r"(活动|(?<![学协商工])会(?!员)|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")  # 学会, 协会: bodies, not events
+_EVENTISH = re.compile(r"(活动|会议|(?<![学协商工])会(?!员)|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")  # 学会, 协会: bodies, not events
 # "县级科协" is not "副县级领导岗位": a level word is not met inside a deputy's rank
 _LEVEL = re.compile(r"[省市县区厅处科]级")
 # the level of what is counted: a figure that does not say it counts every level
@@ -113,6 +115,7 @@ def _guarded(word: str, question: str) -> str:
     return re.escape(word)
 
 # words that make what a figure counts a chosen few of its kind ("市级优秀学会", "示范农技协")
+_CHOICE_SAID = {"优秀": ("择优", "评优")}  # how a question may say the word of choice
 _NARROWING = re.compile(r"(优秀|示范|重点|先进|骨干|星级|标杆|精品|特色|品牌|龙头|5A|4A|3A)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
 _CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
@@ -188,20 +191,27 @@ _YEAR_Q = re.compile(r"(哪年|哪一年|什么年份|哪个年份|几几年)")
 _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
-_WHO_Q = re.compile(r"(谁|哪位|什么人|名字)")
+_WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字)")
 _GUESS = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?=多|来|好几|出头|左右|上下)|"
                     r"(?<=是不是|大概有|差不多|大约有|好像有|可能有|听说有)\d+(?:\.\d+)?")
 # a question that checks a figure it names ("是不是148个") or asks which ones pass it ("过了10%的是哪几个市")
 _CHECKS = re.compile(r"(是不是|是否|对不对|对吗|有没有|吗|哪几|哪些|哪个|超过|过了|以上|以下)")
+# what asks for a part of a figure the question states: "…里", "…中", "各有", "有多少家在高新区"
+_PART_ASKED = r"(?:里|当中|之中|中间|其中|各有|分别|有(?:多少|几)[^，,。？?]{0,4}?(?:在|是))"
 # a clause that gives a part of a figure just named: "其中注册科技工作者16507人", "已完成18项"
 _PART_SAID = re.compile(r"(其中|已|完成|占|包括)")
 # the step of a project a date question asks about: "签约开工" does not date 投产
 _STEP = re.compile(r"(投产|建成|建好|完工|竣工|开业|启用|投用|投入使用|用上|收获|当选|通车|开放|上市|验收)")
 _STEP_SAID = {"建好": "建成|建好|完工|竣工", "建成": "建成|建好|完工|竣工", "完工": "建成|完工|竣工", "竣工": "建成|完工|竣工",
               "投用": "投用|投入使用|启用", "启用": "投用|投入使用|启用", "用上": "投用|投入使用|启用|投产"}
-_POST_Q = re.compile(r"(主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长|一把手|记者|通讯员|作者)")
+_POST_Q = re.compile(r"((?:常务)?副?(?:主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长)"
+                     r"|一把手|记者|通讯员|作者)")  # "副主席" asked: a sentence that names only the 主席 is no answer
+_LIST_Q = re.compile(r"(哪些|哪几|具体是哪|都有谁|分别是)")
+_LISTS = re.compile(r"[、：:；;]|和|及|与|”“|等")
 _AUTHOR_Q = re.compile(r"(写|写的|作者|记者|通讯员|署名|撰稿|采写|报道|稿子|文章)")
-_POST_ASK = re.compile(_POST_Q.pattern + r"(?:现在|目前|现任)?(?:的名字)?(?:叫(?:什么|啥)|是哪个|是哪位|[?？]?$)")
+_POST_ASK = re.compile(_POST_Q.pattern + r"(?:现在|目前|现任)?(?:的名字)?(?:叫(?:什么|啥)|是哪个|是哪位)"
+                       r"|(?:科协|学会|协会)\s*(?:的)?" + _POST_Q.pattern + r"[?？]?$"  # "成都市科协主席", not "主席"
+                       r"|\s(?:记者|通讯员|作者)[?？]?$")  # "七大以来工作回眸 记者": who wrote it
 _RECENT_Q = re.compile(r"(现在|目前|最新|现任|如今|当前)")
 _HAS_DATE = re.compile(r"(\d{1,2}月\d{1,2}[日号]|20\d{2}年|\d{1,2}月)")
 _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|常委|博士|教授|同志|第一书记|记者|负责人)")
@@ -381,7 +391,8 @@ class Index:
     def parse(self, text: str) -> Query:
         norm = normalize(strip_fillers(our_city(normalize(text))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
-        norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
+        norm = _HAODUO.sub("多少", norm)
+        norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = _IN_ALL.sub(r"\1 ", norm)  # "一共建了": 一共 / 建了, not 一 / 共建 / 了
         norm = _SPLIT_VERB.sub(lambda m: self._join_verb(m), norm)  # "颁的奖" says 颁奖
         norm = _MEASURE_GLUE.sub(lambda m: _unglue(m, self.corpus_text), norm)
@@ -775,6 +786,10 @@ class Index:
         if missing:
             cand.eligible = False
             cand.why.append(f"does not say {','.join(missing)}")
+        level = next((t for t in query.words if _LEVEL_WORD.fullmatch(t)), "") if query.qtype == "figure" else ""
+        if level and self.hit(query, level, unit.context, False) < 1.0:
+            cand.eligible = False  # "国际学术会议有多少场": not "学术交流活动50余场", which says no level
+            cand.why.append(f"says no {level}")
         if query.qtype == "figure":
             best, best_cov = self._best_figure(query, weights, unit)
             if best is None:
@@ -860,6 +875,9 @@ class Index:
             cand.eligible = False  # a byline answers who wrote the article, nothing else
             cand.why.append("a byline")
         post = _POST_Q.search(query.normalized) if query.qtype == "who" else None
+        if query.qtype in ("who", "other") and _LIST_Q.search(query.normalized) and not _LISTS.search(unit.text):
+            cand.eligible = False  # "八大战略性新兴产业具体是哪些": a sentence that names them but lists none
+            cand.why.append("lists nothing")
         if post and post.group(1) not in ("一把手", "作者" if unit.byline else "") and post.group(1) not in unit.text:
             cand.eligible = False  # "巡察组的组长是哪个": a sentence that names no 组长
             cand.why.append(f"names no {post.group(1)}")
@@ -909,7 +927,8 @@ class Index:
         # where a sentence has the stated figure, only what it says of a part of it (其中, 已完成) can answer
         said = [n for n in _NUMBER.findall(query.normalized) if not (len(n) == 4 and n.startswith(("19", "20")))]
         stated = [] if _CHECKS.search(query.normalized) else [n for n in said if re.search(
-            rf"(?<![\d.第前]){re.escape(n)}(?![\d.])(?:多|余)?[个家名人位项场次万亿元所支条篇户村亩]", query.normalized)]
+            rf"(?<![\d.第前]){re.escape(n)}(?![\d.])(?:多|余)?[个家名人位项场次万亿元所支条篇户村亩][^。？?]{{0,14}}?"
+            rf"{_PART_ASKED}", query.normalized)]
         within = bool(stated) and any(f.value in stated for f in unit.figures)
         for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
@@ -940,8 +959,6 @@ class Index:
             # must be in the sentence ("外国专家", "外籍院士", "市级学会" narrow what is counted)
             counted = [t for t in query.focus[:1] + query.modifiers if t in w and not _pos_of(t).startswith(("d", "ad"))
                        ] if query.counted else []  # "顺利" in "几个县市区的科协顺利换了届" is how, not what
-            if any(_LEVEL_WORD.fullmatch(t) and self.hit(query, t, unit.context, False) < 1.0 for t in query.words):
-                continue  # "国际学术会议有多少场": not "学术交流活动50余场", which says no level
             if counted and (
                     max(max(self._named(query, t, label), self._named(query, t, clause),
                             before_weight * self._named(query, t, before)) for t in counted) < 0.5
@@ -1157,9 +1174,9 @@ def _part_of(regions: list[str], unit: Unit) -> str:
 
 def _narrower(label: str, counted: str, question: str) -> bool:
     """The figure's label puts a word of choice right before the thing the question counts
-    ("市级优秀学会", "示范农技协") and the question says no part of it ("择优" says 优)."""
+    ("市级优秀学会", "示范农技协") and the question does not say it ("择优" says 优秀)."""
     m = re.search(rf"{_NARROWING.pattern}.{{0,2}}{re.escape(counted)}", label)
-    return bool(m) and not any(ch in question for ch in m.group(1))
+    return bool(m) and not any(w in question for w in (m.group(1), *_CHOICE_SAID.get(m.group(1), ())))
 
 
 def _other_place(regions: list[str], clause: str) -> bool:
@@ -1258,6 +1275,8 @@ def _units(session: Session) -> tuple[list[Unit], list[tuple[Counter, int]]]:
             if passage.heading != prev_heading:  # a new section starts from what its heading names
                 prev_heading = passage.heading
                 frame = _last_edition(normalize(passage.heading.replace(HEADING_JOIN, " ")))
+                lead = ""
+            if not lead and not byline_names(passage.text):  # "本报记者 肖小江" under a title is no lead
                 lead = normalize(next(iter(split_sentences(passage.text)), ""))
             if not passage.enabled:
                 continue

@@ -31,7 +31,8 @@ _MEASURE = "家个场次届项人名条所年月日期位篇部种批支座处�
 _NUM_RUN = re.compile(rf"[零〇一二两三四五六七八九十百千]{{2,}}|(?<![哪这那每同单唯统])[一二两三四五六七八九十](?=[{_MEASURE}])")
 # Idioms and names that look like numbers but are words.
 _NOT_NUMBERS = ("千方百计", "一一", "一五一十", "三三两两", "十全十美", "百花齐放", "千千万万", "一二三",
-                "几十", "几百", "几千", "几万", "上一届", "上一年", "下一届")  # "几十次吗": a question, not a figure
+                "几十", "几百", "几千", "几万", "上一届", "上一年", "下一届",
+                "十三五", "十四五", "十五五")  # "几十次吗": a question, not a figure
 
 # Filler a citizen adds that carries no meaning for search.
 _FILLERS = re.compile(
@@ -291,9 +292,9 @@ def _replace_numerals(text: str) -> str:
 
     def repl(m: re.Match[str]) -> str:
         run = m.group(0)
-        if len(run) == 2 and run[0] in _RANGE_DIGITS and run[1] in _RANGE_DIGITS and \
-                _RANGE_DIGITS.index(run[1]) == _RANGE_DIGITS.index(run[0]) + 1:
-            return run  # "五六年", "两三个": five or six, not 56
+        if len(run) >= 2 and run[0] in _RANGE_DIGITS and run[1] in _RANGE_DIGITS and \
+                _RANGE_DIGITS.index(run[1]) == _RANGE_DIGITS.index(run[0]) + 1 and run[2:] in ("", "十", "百", "千", "万"):
+            return run  # "五六年", "两三个", "两三千场": five or six, not 56; two or three thousand
         value = chinese_to_int(run)
         return run if value is None else str(value)
 
@@ -416,9 +417,15 @@ def byline_names(line: str) -> list[str]:
     roles = [p for p in parts if _BYLINE_ROLE.match(p)]
     names = [p for p in parts if not _BYLINE_ROLE.match(p)]
     if not (bracketed or roles) or not names or not all(
-            re.fullmatch(r"[\u4e00-\u9fff]{2,3}", n) and n[0] in _SURNAMES for n in names):
-        return []
+            re.fullmatch(r"[\u4e00-\u9fff]{2,3}", n) and n[0] in _SURNAMES and n[-1] not in "区县市镇乡村省"
+            and (roles or general_word_freq(n) < 50) for n in names):
+        return []  # "(高新区)", "(方案)", "(高原)": a place or a word, not a person
     return names
+
+
+def byline_text(line: str) -> str:
+    """A byline as a reply shows it: "本报记者 肖小江", "李加成" (no ■, no brackets)."""
+    return line.strip().lstrip("■").strip().strip("（()）")
 
 
 def person_names(text: str) -> list[str]:

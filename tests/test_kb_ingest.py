@@ -265,3 +265,4 @@ def test_byline_names():
     assert byline_names("(谭舒予 本报记者 肖小红)") == ["谭舒予", "肖小红"]
     assert byline_names("(宜宾市科协)") == [] and byline_names("本报讯") == []
     assert byline_names("(本版图片由绵阳市科协提供)") == []
+    assert [byline_names(t) for t in ("(高新区)", "(金牛)", "(方案)", "(高原)")] == [[], [], [], []]
