@@ -392,7 +392,8 @@ class Index:
         norm = normalize(strip_fillers(our_city(normalize(text))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _HAODUO.sub("多少", norm)
-        norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked  # "好多钱", "好多个": how much, in the south-west's Mandarin
+        norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
+        norm = re.sub(r"((?:多少|几)[场次个回])会(?![员议])", r"\1会议", norm)  # "几场会": meetings, not "can"  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = _IN_ALL.sub(r"\1 ", norm)  # "一共建了": 一共 / 建了, not 一 / 共建 / 了
         norm = _SPLIT_VERB.sub(lambda m: self._join_verb(m), norm)  # "颁的奖" says 颁奖
         norm = _MEASURE_GLUE.sub(lambda m: _unglue(m, self.corpus_text), norm)

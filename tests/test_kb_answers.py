@@ -332,6 +332,7 @@ def test_a_split_verb_a_percentage_and_a_name_are_read_as_asked(kb_url):
         assert "颁奖" in index.parse("济宁科协李艳华为谁颁的奖").words
         assert "分红" in index.parse("书台村村集体一年能分多少红").words  # split by the question word
         assert "有个" not in index.parse("绵阳有几个学会").words
+        assert "会议" in index.parse("成都开了几场会").words  # meetings, not the modal 会
         assert index.parse("书台村人均纯收入提高了百分之多少").unit_class == "percent"
         assert index.parse("绵阳联合澳门科技大学办的论坛叫什么名字").qtype != "who"
         s.rollback()
