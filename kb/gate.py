@@ -61,6 +61,7 @@ GATE_FILE = Path(__file__).resolve().with_name("gate.json")
 VERSION = 1
 WRONG_COST = 2.0  # a wrong answer costs this many needless abstentions
 L2 = 20.0  # ridge penalty on the standardised coefficients
+LEAD_SAID = 0.6  # credit (kb.search.LEAD_HIT and up) at which a question word counts as said by the sentence
 
 FEATURES = (
     "coverage",  # share of the question's idf mass the sentence (in its context) holds
@@ -96,7 +97,9 @@ def features(index: Index, query: Query, candidates: Sequence[Candidate], best: 
     """The numbers the gate reads for the candidate `best` (the first eligible sentence)."""
     weights = index._weights(query, list(dict.fromkeys(query.tokens)))
     total = sum(weights.values()) or 1.0
-    missed = [w for w in weights if w not in best.matched]
+    # a word the sentence's section says in its first sentence or its event (述责述廉会议 for
+    # "60余人参加会议"), or a related word, is not missed; a word only somewhere in the passage is
+    missed = [w for w in weights if w not in best.matched and best.credit.get(w, 0.0) < LEAD_SAID]
     unknown = [w for w in missed if w not in index.df and w not in index.corpus_text]
     eligible = sum(1 for c in candidates if c.eligible and c.unit.kind == "sentence")
     place = _region_match(query.regions, best.unit) if query.regions else ""

@@ -270,6 +270,7 @@ class Candidate:
     figure: Figure | None = None
     label_coverage: float = 0.0  # figure questions: how well the figure's own words match
     bm25: float = 0.0
+    credit: dict[str, float] = field(default_factory=dict)  # how far each question word is said, 0..1
 
 
 @dataclass(frozen=True)
@@ -708,6 +709,7 @@ class Index:
                     h = 1.0  # a byline says who wrote (写, 报道) the article
                 got[w] = h
             cand.coverage = sum(weights[w] * got[w] for w in weights) / total
+            cand.credit = got
             cand.matched = [w for w in weights if got[w] >= 1.0]
             if key and got.get(key, 0.0) < 0.5:
                 cand.eligible = False

@@ -150,3 +150,16 @@ def test_a_figure_word_said_with_a_related_word_counts_as_said(session):
         query, candidates = index.search(q, limit=30)
         extra[q] = kb_answer.choose(query, candidates, index).features["label_extra"]
     assert extra["济宁反邪教文艺节目表演了几场"] == extra["济宁反邪教文艺节目演出了几场"] < 1.0
+
+
+def test_a_word_the_sentences_section_says_is_not_missed(session):
+    """"60余人参加会议" does not name the meeting; the news item's first line does (述责述廉): the
+    gate does not count 述责述廉 as a word the sentence misses, though it is no match either."""
+    from kb.search import get_index
+
+    index = get_index(session)
+    query, candidates = index.search("省科协述责述廉会议有多少人参加", limit=30)
+    d = kb_answer.choose(query, candidates, index)
+    assert d.best is not None and "60余人" in d.best.unit.text
+    assert "述责述廉" not in d.best.matched and d.best.credit["述责述廉"] >= kb_gate.LEAD_SAID
+    assert d.features["miss_count"] == 0.0
