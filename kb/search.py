@@ -939,11 +939,13 @@ class Index:
             if within and (fig.value in stated or not _PART_SAID.search(fig.clause)):
                 continue
             label, clause, before = unit.figure_texts[k]
+            # "示范基地86个、示范社区207个、…农技协58个": each item of a list counts its own thing
+            item = _list_item(clause, normalize(fig.text), [normalize(f.text) for f in unit.figures])
             if query.contrasts and _contrast_clash(query.contrasts,
                                                    label if _contrast_clash(query.contrasts, clause) else clause):
                 continue  # "国家级奖项18个、省级奖项100余个": the 省级 figure does not answer 国家级
-            if query.regions and _other_place(query.regions, clause):
-                continue  # "在成都举行,绵阳遴选出的…20个": the figure is 绵阳's
+            if query.regions and (_other_place(query.regions, clause) or _below_only(query.regions, clause)):
+                continue  # "在成都举行,绵阳遴选出的…20个": the figure is 绵阳's; "四川…" not "绵阳市…10.4%"
             before_weight = 0.8 if len(re.sub(r"[^\u4e00-\u9fff]", "", label)) <= 2 else 0.2
             cov = 0.0
             for t, v in w.items():
@@ -963,7 +965,7 @@ class Index:
             counted = [t for t in query.focus[:1] + query.modifiers if t in w and not _pos_of(t).startswith(("d", "ad"))
                        ] if query.counted else []  # "顺利" in "几个县市区的科协顺利换了届" is how, not what
             if counted and (
-                    max(max(self._named(query, t, label), self._named(query, t, clause),
+                    max(max(self._named(query, t, label), self._named(query, t, item),
                             before_weight * self._named(query, t, before)) for t in counted) < 0.5
                     or any(max(self.hit(query, t, unit.norm), self._named(query, t, unit.norm)) < 0.5
                            for t in counted)):
@@ -1180,6 +1182,22 @@ def _narrower(label: str, counted: str, question: str) -> bool:
     ("市级优秀学会", "示范农技协") and the question does not say it ("择优" says 优秀)."""
     m = re.search(rf"{_NARROWING.pattern}.{{0,2}}{re.escape(counted)}", label)
     return bool(m) and not any(w in question for w in (m.group(1), *_CHOICE_SAID.get(m.group(1), ())))
+
+
+def _list_item(clause: str, figure: str, figures: list[str]) -> str:
+    """The item of a "、" list of figures that holds the figure: each item counts its own thing."""
+    items = clause.split("、")
+    if sum(1 for item in items if any(f in item for f in figures)) < 2:
+        return clause  # "有5个县、区位于全省前二十": one figure, a list of words
+    return next((item for item in items if figure in item), clause)
+
+
+def _below_only(regions: list[str], clause: str) -> bool:
+    """A province asked about, a clause that names only places inside it (and not 全省): the
+    figure is theirs ("绵阳市公民具备科学素质的比例为10.4%" is no answer for 四川)."""
+    named = regions_in(clause)
+    return bool(named) and not re.search(r"(全省|全川|省)", clause) and all(
+        not ancestors(r) and r not in named and any(r in ancestors(n) for n in named) for r in regions)
 
 
 def _other_place(regions: list[str], clause: str) -> bool:

@@ -711,3 +711,18 @@ def test_a_byline_under_a_title_is_not_its_sections_lead(kb_url):
         units = [u for u in get_index(s).units if u.kind == "sentence" and u.slug == "mianyang-kexie-review.txt"]
         assert units and not any(u.lead.startswith("本报记者") for u in units)
         s.rollback()
+
+
+def test_each_item_of_a_list_of_figures_counts_its_own_thing(session):
+    # "创建农村示范基地86个、科普示范社区207个、市级示范农技协58个"
+    assert not ask(session, "成都一共有多少个农技协").answered  # 86 counts 示范基地, 58 only 示范 ones
+    result = ask(session, "成都有多少个市级示范农技协")
+    best = next(c for c in result.candidates if c.eligible)
+    assert best.figure is not None and best.figure.text == "58个", best.why
+
+
+def test_a_city_clause_gives_no_figure_for_its_province():
+    from kb.search import _below_only
+
+    assert _below_only(["四川"], "绵阳市公民具备科学素质的比例为10.4%,")
+    assert not _below_only(["四川"], "全省仅成都、绵阳两市超过10%,") and not _below_only(["绵阳"], "绵阳市…10.4%")
