@@ -1166,11 +1166,18 @@ def _part_of(regions: list[str], unit: Unit) -> str:
     the whole province: a city's report counts the city's 科普e站, not the province's. "" when
     the sentence speaks of the province itself (names it, or says 全省/省科协).
 
-    Only provinces: a question naming a city is often about a village or a project in one of
-    its districts ("巴中那个书台村全村多少人"), and a city's association works in its counties
+    A city only where the sentence says its figure is a district's whole ("全区平台注册用户62839个"
+    is 安州's, not 绵阳's): a question naming a city is often about a village or a project in one
+    of its districts ("巴中那个书台村全村多少人"), and a city's association works in its counties
     ("在泗水、梁山等地举办培训班" is 济宁's figure)."""
     for r in regions:
-        if ancestors(r) or r in regions_in(unit.text) or re.search(r"(全省|省科协|全川)", unit.text):
+        if r in regions_in(unit.text):
+            continue
+        if ancestors(r):  # a city: only a figure its sentence says is a district's whole ("全区平台注册用户")
+            if r in ancestors(unit.area) and re.search(r"全(区|县)", unit.text):
+                return unit.area
+            continue
+        if re.search(r"(全省|省科协|全川)", unit.text):
             continue
         if r in ancestors(unit.area):
             return unit.area

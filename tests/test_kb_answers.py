@@ -726,3 +726,20 @@ def test_a_city_clause_gives_no_figure_for_its_province():
 
     assert _below_only(["四川"], "绵阳市公民具备科学素质的比例为10.4%,")
     assert not _below_only(["四川"], "全省仅成都、绵阳两市超过10%,") and not _below_only(["绵阳"], "绵阳市…10.4%")
+
+
+def test_a_districts_whole_is_no_figure_for_its_city(session):
+    # "截至2月,全区平台注册用户62839个" is 安州区's (its news item), not 绵阳's
+    assert not ask(session, "绵阳天府科技云有多少注册用户").answered
+    result = ask(session, "安州区天府科技云有多少注册用户")
+    assert result.answered and "62839个" in result.reply, result.reason
+
+
+def test_the_menus_example_questions_are_answered(session):
+    from bot import texts
+
+    for example in re.findall(r"比如“([^”]+)”", texts.WHAT_TO_ASK):
+        if example.startswith("最近"):
+            continue  # upcoming events: the events table's, through the dialogue
+        result = ask(session, example)
+        assert result.answered, (example, result.reason)
