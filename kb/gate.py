@@ -42,7 +42,7 @@ far from the reports).
 
 Round 5 added four more blind batches (fresh9, fresh10, fresh11 for fitting; fresh8 held out)
 and rules for what they showed (see README), and fits on twelve splits (2,052 questions). A
-question word the sentence's section says (its first line, its event; credit LEAD_SAID and up)
+question word the sentence's section says (its first line, its event; credit kb.search.LEAD_HIT and up)
 no longer counts as missed. Leave-one-split-out: 88.5% answers / 93.3% abstentions / 53 wrong
 over all 2,052; fresh11 (citizens who describe instead of naming) left out: 64.7% / 94.0%.
 Gradient boosting and random forests on the same inputs did no better.
@@ -61,14 +61,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from kb.search import Candidate, Index, Query, _phrase_pairs, _region_match
+from kb.search import LEAD_HIT, Candidate, Index, Query, _phrase_pairs, _region_match
 from kb.text import normalize, tokenize
 
 GATE_FILE = Path(__file__).resolve().with_name("gate.json")
 VERSION = 1
 WRONG_COST = 2.0  # a wrong answer costs this many needless abstentions
 L2 = 20.0  # ridge penalty on the standardised coefficients
-LEAD_SAID = 0.6  # credit (kb.search.LEAD_HIT and up) at which a question word counts as said by the sentence
 
 FEATURES = (
     "coverage",  # share of the question's idf mass the sentence (in its context) holds
@@ -106,7 +105,7 @@ def features(index: Index, query: Query, candidates: Sequence[Candidate], best: 
     total = sum(weights.values()) or 1.0
     # a word the sentence's section says in its first sentence or its event (述责述廉会议 for
     # "60余人参加会议"), or a related word, is not missed; a word only somewhere in the passage is
-    missed = [w for w in weights if w not in best.matched and best.credit.get(w, 0.0) < LEAD_SAID]
+    missed = [w for w in weights if w not in best.matched and best.credit.get(w, 0.0) < LEAD_HIT]
     unknown = [w for w in missed if w not in index.df and w not in index.corpus_text]
     eligible = sum(1 for c in candidates if c.eligible and c.unit.kind == "sentence")
     place = _region_match(query.regions, best.unit) if query.regions else ""

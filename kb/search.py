@@ -204,8 +204,8 @@ _PART_SAID = re.compile(r"(其中|已|完成|占|包括)")
 _STEP = re.compile(r"(投产|建成|建好|完工|竣工|开业|启用|投用|投入使用|用上|收获|当选|通车|开放|上市|验收)")
 _STEP_SAID = {"建好": "建成|建好|完工|竣工", "建成": "建成|建好|完工|竣工", "完工": "建成|完工|竣工", "竣工": "建成|完工|竣工",
               "投用": "投用|投入使用|启用", "启用": "投用|投入使用|启用", "用上": "投用|投入使用|启用|投产"}
-_POST_Q = re.compile(r"((?:常务)?副?(?:主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长)"
-                     r"|一把手|记者|通讯员|作者)")  # "副主席" asked: a sentence that names only the 主席 is no answer
+_POSTS = "主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长"  # heads of a body
+_POST_Q = re.compile(rf"((?:常务)?副?(?:{_POSTS})|一把手|记者|通讯员|作者)")  # "副主席" asked: 主席 alone is no answer
 _LIST_Q = re.compile(r"(哪些|哪几|具体是哪|都有谁|分别是)")
 _LISTS = re.compile(r"[、：:；;]|和|及|与|”“|等")
 _AUTHOR_Q = re.compile(r"(写|写的|作者|记者|通讯员|署名|撰稿|采写|报道|稿子|文章)")
@@ -392,9 +392,9 @@ class Index:
     def parse(self, text: str) -> Query:
         norm = normalize(strip_fillers(our_city(normalize(text))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
-        norm = _HAODUO.sub("多少", norm)
+        norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
-        norm = re.sub(r"((?:多少|几)[场次个回])会(?![员议])", r"\1会议", norm)  # "几场会": meetings, not "can"  # "好多钱", "好多个": how much, in the south-west's Mandarin
+        norm = re.sub(r"((?:多少|几)[场次个回])会(?![员议])", r"\1会议", norm)  # "几场会": meetings, not "can"
         norm = _IN_ALL.sub(r"\1 ", norm)  # "一共建了": 一共 / 建了, not 一 / 共建 / 了
         norm = _SPLIT_VERB.sub(lambda m: self._join_verb(m), norm)  # "颁的奖" says 颁奖
         norm = _MEASURE_GLUE.sub(lambda m: _unglue(m, self.corpus_text), norm)
@@ -928,8 +928,8 @@ class Index:
         asked = [n for n in query.numbers if not (len(n) == 4 and n.startswith(("19", "20")))]
         # "207个科普示范社区里，全国级的有几个": the question states a figure and asks for a part of it;
         # where a sentence has the stated figure, only what it says of a part of it (其中, 已完成) can answer
-        said = [n for n in _NUMBER.findall(query.normalized) if not (len(n) == 4 and n.startswith(("19", "20")))]
-        stated = [] if _CHECKS.search(query.normalized) else [n for n in said if re.search(
+        mentioned = [n for n in _NUMBER.findall(query.normalized) if not (len(n) == 4 and n.startswith(("19", "20")))]
+        stated = [] if _CHECKS.search(query.normalized) else [n for n in mentioned if re.search(
             rf"(?<![\d.第前]){re.escape(n)}(?![\d.])(?:多|余)?[个家名人位项场次万亿元所支条篇户村亩][^。？?]{{0,14}}?"
             rf"{_PART_ASKED}", query.normalized)]
         within = bool(stated) and any(f.value in stated for f in unit.figures)
@@ -1224,7 +1224,7 @@ def _level_clash(question: str, text: str) -> str:
     return ""
 
 
-_TITLE = re.compile(r"(?<!副)(主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长)")
+_TITLE = re.compile(rf"(?<!副)({_POSTS})")
 
 
 def _title_clash(question: str, text: str) -> str:

@@ -409,9 +409,8 @@ _BYLINE_ROLE = re.compile(r"^(?:本报)?(?:特约)?(?:记者|通讯员)$")
 def byline_names(line: str) -> list[str]:
     """The people a byline names ("■ 本报记者 肖小江", "(谭舒予 本报记者 肖小红)", "(李加成)"),
     or [] when the line is not a byline of people ("(宜宾市科协)", a sentence)."""
-    text = line.strip().lstrip("■").strip()
-    bracketed = bool(re.fullmatch(r"[（(].+[)）]", text))
-    parts = text.strip("（()）").split()
+    bracketed = bool(re.fullmatch(r"[（(].+[)）]", line.strip().lstrip("■").strip()))
+    parts = byline_text(line).split()
     if not parts or len(parts) > 6:
         return []
     roles = [p for p in parts if _BYLINE_ROLE.match(p)]

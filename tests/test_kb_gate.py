@@ -161,5 +161,5 @@ def test_a_word_the_sentences_section_says_is_not_missed(session):
     query, candidates = index.search("省科协述责述廉会议有多少人参加", limit=30)
     d = kb_answer.choose(query, candidates, index)
     assert d.best is not None and "60余人" in d.best.unit.text
-    assert "述责述廉" not in d.best.matched and d.best.credit["述责述廉"] >= kb_gate.LEAD_SAID
+    assert "述责述廉" not in d.best.matched and d.best.credit["述责述廉"] >= kb_gate.LEAD_HIT
     assert d.features["miss_count"] == 0.0
