@@ -19,12 +19,14 @@ UNITS = ("万人次|人次|场次|期次|亿次|万次|万元|亿元|万人|小�
          "处|件|部|种|位|册|份|天|户|台|套|本|门|村|站|元|亩|年|回|单|岁|%")
 _NUM = r"\d+(?:\.\d+)?"
 _CN_NUM = r"[〇零一二两三四五六七八九十百千]"
-# A figure as the report prints it: "148个", "1.7万余家", "20余万人次", "10.4%", "第三十五届", "连续三年".
+# A figure as the report prints it: "148个", "1.7万余家", "20余万人次", "10.4%", "1/3", "第三十五届", "连续三年".
 FIGURE = re.compile(
-    rf"(?P<ord>第)?(?P<value>{_NUM}|[一二两三四五六七八九十]{_CN_NUM}+|{_CN_NUM}(?=[届年次批期大])"
+    rf"(?P<ord>第)?(?P<value>(?<![\d./])\d/\d(?![\d./])|{_NUM}|[一二两三四五六七八九十]{_CN_NUM}+|{_CN_NUM}(?=[届年次批期大])"
     # "四项工程", "两个项目": one numeral before a measure word (not 一: "一个地区、一个产业" counts nothing)
     rf"|[二两三四五六七八九十](?=[项个家名位场所支条篇种座处件户台套本门]))"
-    rf"(?P<unit>(?:余|多)?(?:万|亿)?(?:余|多)?(?:{UNITS})|(?<=[一二三四五六七八九十])大(?=[\u4e00-\u9fff]{{2}}))"
+    rf"(?P<unit>(?:余|多)?(?:万|亿)?(?:余|多)?(?:{UNITS})|(?<=[一二三四五六七八九十])大(?=[\u4e00-\u9fff]{{2}})"
+    # "达到1/3以上": a share written as a fraction has no unit
+    rf"|(?<=\d/\d))"
 )
 
 # Short names of places the reports speak about, most specific first within each city.
@@ -174,6 +176,8 @@ class Figure:
 
     @property
     def unit_class(self) -> str:
+        if "/" in self.value:
+            return "percent"  # "1/3以上": a share
         return "ordinal" if self.ordinal else unit_class(self.unit)
 
 
@@ -201,6 +205,8 @@ def figures(sentence: str) -> list[Figure]:
             if value is None:
                 continue
             unit = m.group("unit")
+            if not unit and "/" not in value:
+                continue  # "2021/22": only a fraction stands without a unit
             if unit == "年" and (m.group("ord") or float(value) >= 1900):
                 continue  # a year, not a duration
             if m.group("ord") and not re.search(r"[届批期次个]$", unit):

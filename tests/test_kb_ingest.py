@@ -241,6 +241,14 @@ def test_a_single_chinese_numeral_before_a_measure_word_is_a_figure():
     assert extract.figures("一个地区、一个产业") == []  # 一 before a measure word counts nothing
 
 
+def test_a_share_written_as_a_fraction_is_a_figure():
+    from kb.extract import figures
+
+    (share,) = [f for f in figures("45岁以下青年科技工作者达到1/3以上,使科协") if "/" in f.value]
+    assert (share.text, share.unit_class) == ("1/3", "percent") and "青年科技工作者" in share.label
+    assert [f.text for f in figures("2021/22赛季共10场")] == ["10场"]  # a season, not a share
+
+
 def test_a_figure_written_in_chinese_numerals_answers(kb_url):
     with session_scope(kb_url) as session:
         result = kb_answer.answer(session, "安州区科协实施了几项人才工程", record_unanswered=False)
