@@ -74,7 +74,7 @@ JUDGE_AT_LEAST = 40  # sentences judged for the question's shape before the rest
 # figure 1.6, who 1.5, date/rank 1.3), phrases as asked 1.45
 MAX_FACTOR = 1.2 * 2.0 * 1.45
 
-_QUESTION_WORD = re.compile(r"(多少|(?<!哪)几(?![乎])|好多|多大|多长|多久|数量|规模|总数|人数|次数|个数|比例|占比|百分之几|百分比|金额)")
+_QUESTION_WORD = re.compile(r"(多少|(?<![哪那这])几(?![乎])|好多|多大|多长|多久|数量|规模|总数|人数|次数|个数|比例|占比|百分之几|百分比|金额)")
 # "多少台全媒体…": jieba would glue the measure word to the next word ("台全"), "2022年收入" the year
 # to it ("年收入"), "表彰为什么" the verb's 为 to 什么 ("为什么", why)
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
@@ -110,7 +110,7 @@ def _guarded(word: str, question: str) -> str:
     """The pattern of a question word, kept from meeting a wider or different thing that contains it."""
     if _LEVEL.fullmatch(word):
         return r"(?<![副正])" + re.escape(word)
-    if word in _BOTH and not ("国际" in question and "国内" in question):
+    if word in _BOTH and not (("国际" in question or "国外" in question) and "国内" in question):  # 国内国外
         return _BOTH[word]
     return re.escape(word)
 
@@ -140,7 +140,7 @@ _PARTNER_Q = re.compile(r"(跟|和|与|同|给|为|向)(谁|哪个单位|哪家)
 # "服务队叫什么名字": the name of a body, not a person
 _ORG_NAME_Q = re.compile(r"(队|会|站|基地|中心|平台|公司|协会|学会|项目|活动|大赛|节目|栏目|方案|制度|品牌|单位|村|镇|园区|"
                          r"研究院|联盟|工程|计划|称号|奖|论坛|会议|展览|协议|读物|刊物|报|片|剧|书|节|赛|课|班|网|馆)"
-                         r"(的)?(叫什么|名字|名称|叫啥)")
+                         r"(的)?[\s,，]?(叫什么|名字|名称|叫啥)")  # "…指导队，叫什么名字": the body's name
 # "是谁做的", "由谁主办": who did it may be a body ("第三方", "市科技局"), not a person
 _AGENT_Q = re.compile(r"(谁(做|搞|办|组织|负责|主办|承办|发起|举办|评|测|提供|牵头|联合)|由谁|哪个单位|哪家单位)")
 _AGENT = re.compile(r"(第三方|科协|学会|协会|政府|公司|集团|大学|学院|中心|部门|委员会|[局厅院所站队社])")
@@ -156,8 +156,8 @@ _IN_ALL = re.compile(r"(一共|总共|共计|一起|一块)(?=[\u4e00-\u9fff])")
 _SPLIT_VERB = re.compile(r"([\u4e00-\u9fff])(的|了|过|多少|几)([\u4e00-\u9fff])")
 _VAGUE_YEARS = re.compile(r"(?<![目提当之以])(?:这|近|那|前|过去)(?:几|些|两|[2-9]|[三四五六七八九十])年(?:来|里|间)?")  # 两 is 2 by now
 _UNIT_HINTS: list[tuple[str, str]] = [
-    (r"(?:几|多少)个?(?:小时|钟头)|几个月|多少个月", "duration"),
-    (r"百分之几|百分之多少|百分比|比例|占比|几成|%", "percent"),
+    (r"(?:几|多少)个?\s?(?:小时|钟头)|几个月|多少个月", "duration"),  # "几个 钟头": glued apart by then
+    (r"百分之几|百分之多少|百分比|比例|占比|几成|%|占(?:到|了)?(?:多少|几|好多)", "percent"),  # "青年占多少"
     (r"多少钱|金额|资金|经费|投资|多少万元|多少元|几万元|收入多少|捐了多少|奖金", "money"),
     (r"第几届|第几批|第几期|第几", "ordinal"),
     (r"几届|多少届", "edition"),
@@ -184,7 +184,8 @@ _WHERE_Q = re.compile(r"(在哪(?![些个家位种项年天])|哪里|什么地�
 _PLACE_KINDS = {"学校": "学校|中学|小学|大学|学院", "中学": "中学", "国家": "国|国家", "城市": "市"}
 _PLACE_KIND_Q = re.compile(r"哪(?:个|些|一个)?(城市|县|市|区|镇|乡|村|省|国家|学校|中学|监狱|园区)")
 _HELD_AT = re.compile(r"在[\u4e00-\u9fff·、]{2,20}?(举行|召开|举办|开幕|启动|签约)")
-_AT_PLACE = re.compile(r"在[\u4e00-\u9fff]{2,12}?(省|市|县|区|镇|村|馆|中心|大厅|学校|中学|大学|基地|园区)")
+_AT_PLACE = re.compile(r"(?:在|(?<![达受得收提做遇感想看听找])到|赴|前往)[\u4e00-\u9fff]{2,12}?"
+                       r"(省|市|县|区|镇|村|馆|中心|大厅|学校|中学|大学|基地|园区|监狱)")  # "到四川省宜宾监狱听取"
 _DATE_Q = re.compile(r"(哪天|哪一天|哪几天|什么时候|啥时候|何时|几月几[号日]|几号|几月份|哪个月|哪年|哪一年|什么时间|日期)")
 _DAY_Q = re.compile(r"(哪天|哪一天|哪几天|几月几[号日]|几号|日期)")
 _YEAR_Q = re.compile(r"(哪年|哪一年|什么年份|哪个年份|几几年)")
@@ -192,8 +193,11 @@ _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字)")
-_GUESS = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?=多|来|好几|出头|左右|上下)|"
+_GUESS = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?=[万亿]?(?:多|来|好几|出头|左右|上下))|"
                     r"(?<=是不是|大概有|差不多|大约有|好像有|可能有|听说有)\d+(?:\.\d+)?")
+_GUESS_SPAN = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?[万亿]?(?:多|来|好几|出头|左右|上下)"
+                         r"[家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期]*")
+_GUESS_TAIL = re.compile(r"多[万亿]?[家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期]+")  # "两千多项"
 # a question that checks a figure it names ("是不是148个") or asks which ones pass it ("过了10%的是哪几个市")
 _CHECKS = re.compile(r"(是不是|是否|对不对|对吗|有没有|吗|哪几|哪些|哪个|超过|过了|以上|以下)")
 # what asks for a part of a figure the question states: "…里", "…中", "各有", "有多少家在高新区"
@@ -420,11 +424,15 @@ class Index:
         expanded = " ".join([norm, *(c for alts in alternatives.values() for c in alts)])
         tokens = tokenize(expanded)
         optional = set(tokens) - set(tokenize(norm))
+        # a citizen's guess ("两千多项吧", "一百来位", "是不是148个") is no constraint on the answer,
+        # and "两千多项" names nothing the sentence must say: neither 2000 nor 多项 is a content word
+        guessed = set(_GUESS.findall(norm)) | set(re.findall(r"(?<=每年)\d+(?=月)", norm))  # "每年九月": when, not which
         words = []
         for w in self._mend_boundaries(cut(norm)):
             w = w.strip()
             if not is_token(w) or w in QUESTION_NOISE or _QUESTION_WORD.fullmatch(w) or \
-                    (len(w) == 1 and w in _MEASURE_WORDS):
+                    (len(w) == 1 and w in _MEASURE_WORDS) or (w in guessed and not _CHECKS.search(norm)) or \
+                    _GUESS_TAIL.fullmatch(w):
                 continue
             if w not in self.df and w not in self.corpus_text:
                 w = re.sub(r"^(有|是|哪|谁|啥|去|来)|(了|过|着|上|下|到|完|好|起|得|的|啦|吗|呢|吧|里)$", "", w) or w
@@ -455,7 +463,7 @@ class Index:
                 break
         figure = bool(_QUESTION_WORD.search(expanded)) or unit_class in ("ordinal",) or (
             unit_class == "money" and not _WH_WORD.search(expanded))  # "成都工作站 争取经费", typed like a search
-        focus, counted, modifiers = _focus(norm)
+        focus, counted, modifiers = _focus(_GUESS_SPAN.sub(" ", norm))  # "申请专利两千多项吧 具体多少": 申请专利
         if figure and not unit_class and focus and any(_PERSON_NOUN.search(f) for f in (
                 focus[:1] if counted else focus[-1:] + focus[:1])):
             unit_class = "person"
@@ -484,8 +492,6 @@ class Index:
         else:
             qtype = "other"
         # "一年收入多少" (a year's income) names no figure; "第1届" does
-        # a citizen's guess ("两千多场?", "一百出头", "是不是148个") is no constraint on the answer
-        guessed = set(_GUESS.findall(norm)) | set(re.findall(r"(?<=每年)\d+(?=月)", norm))  # "每年九月": when, not which
         numbers = [n for n in _NUMBER.findall(norm) if (n != "1" or re.search(r"第1(?!\d)", norm)) and n not in guessed]
         if "首届" in norm and "1" not in numbers:
             numbers.append("1")
@@ -669,8 +675,10 @@ class Index:
         pscores = self._passage_scores(qtoks) if self.passages else []
         weights = self._weights(query, qtoks)
         total = sum(weights.values()) or 1.0
-        # the rarest word of the question that the reports use must be there ("信息学竞赛")
-        known_words = [w for w in weights if w in self.df and len(w) >= 3 and not regions_in(w)]
+        # the rarest word of the question that the reports use must be there ("信息学竞赛"); a number
+        # is checked on its own (a guess, "两千多项吧", is no constraint)
+        known_words = [w for w in weights if w in self.df and len(w) >= 3 and not regions_in(w)
+                       and not re.search(r"\d", w)]
         key = max(known_words, key=lambda w: weights[w]) if known_words else ""
         # sub-words of a longer question word ("天府", "科技" of "天府科技云") are
         # matched when the longer one is
@@ -962,8 +970,11 @@ class Index:
             # the thing counted ("多少个学会") must be named by the figure or its clause
             # ("县市区科协换届": 县市区 is enough, "指导7个县市区成功换届"), and every noun of it
             # must be in the sentence ("外国专家", "外籍院士", "市级学会" narrow what is counted)
+            # "顺利" in "几个县市区的科协顺利换了届" is how, not what; "几个行业大牛", "各种各样的科普活动":
+            # a word no report uses cannot be named by any sentence, so it is left to the gate (its missed
+            # unknown words), unless it is a noun that narrows the head ("外国专家")
             counted = [t for t in query.focus[:1] + query.modifiers if t in w and not _pos_of(t).startswith(("d", "ad"))
-                       ] if query.counted else []  # "顺利" in "几个县市区的科协顺利换了届" is how, not what
+                       and not self._unknown_unnarrowing(query, t)] if query.counted else []
             if counted and (
                     max(max(self._named(query, t, label), self._named(query, t, item),
                             before_weight * self._named(query, t, before)) for t in counted) < 0.5
@@ -977,6 +988,15 @@ class Index:
         if best is not None and best_cov <= 0 and content:
             return None, 0.0
         return best, best_cov
+
+    def _unknown_unnarrowing(self, query: Query, word: str) -> bool:
+        """A word of what is counted that no report uses and that does not narrow it: the head
+        itself in a citizen's words ("大牛"), or a word that is no noun ("各种各样")."""
+        if word in self.df or word in self.corpus_text or word in query.related:
+            return False
+        if any(len(t) >= 2 and t != word and t in self.df for t in _subwords(word)):
+            return False  # "外国专家": 专家 narrowed
+        return word == query.focus[0] or not _pos_of(word).startswith(("n", "s", "b"))
 
     def _named(self, query: Query, word: str, text: str) -> float:
         """`hit` without partial credit, except that a noun may have a short word inside it:

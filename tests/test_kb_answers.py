@@ -700,3 +700,22 @@ def test_round5_questions_are_answered_as_the_report_says(session, question, sai
 def test_round5_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
     assert not result.answered, result.reply
+
+
+# Round 6's rules, one row each: questions a hard rule had ruled out, answered as the report says
+@pytest.mark.parametrize("question, said", [
+    ("绵阳45岁以下的青年科技工作者占多少", "1/3以上"),  # 占多少 asks for a share; 1/3 is one
+    ("成都和北京中关村、深圳那几家一起发起的联盟叫什么", "城市创新创业服务联盟"),  # 那几家: those, not how many
+    ("成都院士工作站申请专利两千多项吧 具体多少", "2508项"),  # a guess is no word the sentence must say
+    ("安州区天府科技云注册用户有多少 六万多?", "62839个"),  # 六万多: a guess too
+    ("成都科协系统这些年办了好多回各种各样的科普活动", "4万余次"),  # 各种各样: no report word, not what is counted
+    ("绵阳学生参加科技比赛拿了几个国家一级的奖", "18个"),  # 国家一级: 国家级
+    ("济宁心理援助热线一天几个钟头有人接", "24小时"),  # 钟头: 小时, and how long, not how many
+    ("绵阳和澳门合办的中医药论坛 叫什么名字", "川澳中医药产业发展论坛"),  # a forum's name, not a person's
+    ("宜宾科协干部是到哪里去听服刑人员现身说法的", "宜宾监狱"),  # "到四川省宜宾监狱听取": where they went
+    ("成都科协系统办的国内国外专家交流活动有好多场", "2090余场次"),  # 国内国外 asks for both: 国际国内
+    ("绵阳科协45岁以下的年轻科技人员占到好多了", "1/3以上"),  # 占到好多: a share
+])
+def test_round6_questions_are_answered_as_the_report_says(session, question, said):
+    result = ask(session, question)
+    assert result.answered and said in result.reply, result.reason
