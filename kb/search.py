@@ -1142,8 +1142,10 @@ def _focus(normalized: str) -> tuple[list[str], bool, list[str]]:
     verb: list[str] = []
     rest = words[idx + 1:]
     for n, w in enumerate(rest):
-        if not after and (w == "是" or (len(w) == 1 and w in _MEASURE_WORDS)):
-            continue  # "多少名外国专家", "有几个是外籍院士"
+        if not after and (w in ("是", "个人") or (len(w) == 1 and w in _MEASURE_WORDS)):
+            continue  # "多少名外国专家", "有几个是外籍院士", "有多少个人": 个 + 人, not 个人
+        if w.endswith(("了", "过", "着")) and len(w) >= 2:
+            break  # "给多少人发了奖": what follows is what was done, not what is counted
         if after and w == "的":
             continue  # "多少项政府部门的项目": 项目 is the head
         if not useful(w) or len(w) < 2 or w.isdigit():

@@ -32,7 +32,8 @@ _NUM_RUN = re.compile(rf"[零〇一二两三四五六七八九十百千]{{2,}}|(
 # Idioms and names that look like numbers but are words.
 _NOT_NUMBERS = ("千方百计", "一一", "一五一十", "三三两两", "十全十美", "百花齐放", "千千万万", "一二三",
                 "几十", "几百", "几千", "几万", "上一届", "上一年", "下一届",
-                "十三五", "十四五", "十五五")  # "几十次吗": a question, not a figure
+                "十三五", "十四五", "十五五",
+                "一二等奖", "二三等奖")  # "几十次吗": a question, not a figure; "二三等奖": 二、三等奖, not 23
 
 # Filler a citizen adds that carries no meaning for search.
 _FILLERS = re.compile(

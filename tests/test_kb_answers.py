@@ -716,6 +716,8 @@ def test_round5_questions_the_reports_do_not_answer(session, question):
     ("宜宾科协干部是到哪里去听服刑人员现身说法的", "宜宾监狱"),  # "到四川省宜宾监狱听取": where they went
     ("成都科协系统办的国内国外专家交流活动有好多场", "2090余场次"),  # 国内国外 asks for both: 国际国内
     ("绵阳科协45岁以下的年轻科技人员占到好多了", "1/3以上"),  # 占到好多: a share
+    ("济宁有几个项目评上了淮海科技奖 二三等奖那些", "4个项目"),  # 二三等奖: 二、三等奖, not 23
+    ("2020年济宁表扬突出科技工作者 一共给多少人发了奖", "30名"),  # 发了: what was done, not what is counted
 ])
 def test_round6_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
