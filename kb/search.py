@@ -195,6 +195,7 @@ _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个�
 _WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字)")
 _GUESS = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?=[万亿]?(?:多|来|好几|出头|左右|上下))|"
                     r"(?<=是不是|大概有|差不多|大约有|好像有|可能有|听说有)\d+(?:\.\d+)?")
+_TWO_SAID = re.compile(r"两(?=[家个届位名项场次所条])")
 _GUESS_SPAN = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?[万亿]?(?:多|来|好几|出头|左右|上下)"
                          r"[家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期]*")
 _GUESS_TAIL = re.compile(r"多[万亿]?[家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期]+")  # "两千多项"
@@ -493,6 +494,9 @@ class Index:
             qtype = "other"
         # "一年收入多少" (a year's income) names no figure; "第1届" does
         numbers = [n for n in _NUMBER.findall(norm) if (n != "1" or re.search(r"第1(?!\d)", norm)) and n not in guessed]
+        if "2" in numbers and _TWO_SAID.search(text) and not re.search(r"[2２二]", text):
+            numbers.remove("2")  # "成都和绵阳两家科协", "比前两届": how many are spoken of, not a figure asked
+            words = [w for w in words if w != "2"]
         if "首届" in norm and "1" not in numbers:
             numbers.append("1")
         return Query(text=text, normalized=expanded, tokens=tokens, regions=regions, figure=figure,

@@ -718,6 +718,7 @@ def test_round5_questions_the_reports_do_not_answer(session, question):
     ("绵阳科协45岁以下的年轻科技人员占到好多了", "1/3以上"),  # 占到好多: a share
     ("济宁有几个项目评上了淮海科技奖 二三等奖那些", "4个项目"),  # 二三等奖: 二、三等奖, not 23
     ("2020年济宁表扬突出科技工作者 一共给多少人发了奖", "30名"),  # 发了: what was done, not what is counted
+    ("省科协那次述职会上出席的两位副主席叫啥名字", "经戈"),  # 两位: how many are asked about, no 2 to find
 ])
 def test_round6_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
