@@ -479,6 +479,9 @@ _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _EDGE_CHARS = set("的了到是在有和与及把被给让向从对为以就都也还又很太更最几多少个家场次届项名位条么吗呢啊吧呀们这那哪谁啥")
 
 
+_CUT_WORD_FREQ = 50  # a two-character word this common in general Chinese is not cut by a place's typo
+
+
 def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
                common_freq: int = 1, places: Iterable[str] = ()) -> tuple[str, list[tuple[str, str]]]:
     """Replace homophone typos of knowledge-base terms: "棉阳科写" -> "绵阳科协".
@@ -517,6 +520,11 @@ def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
                     # a place's typo: grammar characters and report words may only be where the
                     # place has the same character ("城都": 都 is 成都's too)
                     if any((span[j] in _EDGE_CHARS or covered[i + j]) and span[j] != term[j] for j in range(n)):
+                        continue
+                    # nor may the span cut an everyday word at its edge: "教种地养殖" holds 种地 and 养殖,
+                    # not 德阳
+                    if (i > 0 and general_word_freq(run[i - 1:i + 1]) >= _CUT_WORD_FREQ) or (
+                            i + n < len(run) and general_word_freq(run[i + n - 1:i + n + 1]) >= _CUT_WORD_FREQ):
                         continue
                 elif span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS:
                     continue

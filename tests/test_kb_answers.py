@@ -433,9 +433,10 @@ def test_a_name_question_prefers_the_sentence_that_quotes_the_name(session):
     assert "受警醒、明底线、知敬畏、守规矩" in result.reply.split("（来源：")[0]
 
 
-@pytest.mark.parametrize("question", ["把中小学生组织起来参加比赛有多少场", "绵阳有先进集体多少个", "孩子们的阳光体育活动"])
+@pytest.mark.parametrize("question", ["把中小学生组织起来参加比赛有多少场", "绵阳有先进集体多少个", "孩子们的阳光体育活动",
+                                      "下去教种地养殖的技术课一共开了好多回"])
 def test_grammar_characters_are_not_read_as_a_place_typo(session, question):
-    result = ask(session, question)  # 把中 is not 巴中, 有先 not 游仙, 的阳 not 德阳
+    result = ask(session, question)  # 把中 is not 巴中, 有先 not 游仙, 的阳 not 德阳, 种地|养殖 not 德阳
     assert result.query is not None and result.query.fixes == [], result.query.fixes
 
 
