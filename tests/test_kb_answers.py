@@ -724,3 +724,18 @@ def test_round5_questions_the_reports_do_not_answer(session, question):
 def test_round6_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
     assert result.answered and said in result.reply, result.reason
+
+
+@pytest.mark.parametrize("question", [
+    "成都的海外基地都在哪些国家",  # "成都国家全面创新改革试验区" names no country
+])
+def test_round6_questions_the_reports_do_not_answer(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
+
+
+def test_which_national_society_is_no_place_question(session):
+    result = ask(session, "济宁跟哪个国家级学会签了战略合作协议")  # 哪个国家级学会: a body, not a country
+    assert result.query is not None and result.query.qtype != "where"
+    assert result.answered and "中国水利学会" in result.reply, result.reason
+
