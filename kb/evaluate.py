@@ -114,7 +114,7 @@ QUESTION_FILES = (DEFAULT_QUESTIONS, EXTRA_QUESTIONS, EXTRA2_QUESTIONS, FRESH2_Q
 SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "fresh4", "fresh6", "fresh7", "fresh9",
           "fresh10", "fresh11", "fresh13", "fresh5", "fresh8", "fresh12", "test")
 CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh4", "fresh6", "fresh7", "fresh9",
-                      "fresh10", "fresh11")
+                      "fresh10", "fresh11", "fresh13")
 
 
 @dataclass

@@ -80,7 +80,7 @@ _QUESTION_WORD = re.compile(r"(多少|(?<![哪那这])几(?![乎])|好多|多大
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
                            r"[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期])(?=[\u4e00-\u9fff])")
 _HAODUO = re.compile(r"好多(?=[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期年钱万亿])")
-_RANGE_GUESS = re.compile(r"(?:一两|两三|二三|三四|四五|五六|六七|七八|八九)[十百千万]?(?:多)?"
+_RANGE_GUESS = re.compile(r"(?:一两|两三|二三|三四|四五|五六|六七|七八|八九|上(?=[百千万]))[十百千万]?(?:多)?"
                           r"[个家名人位项场次年回天亩元]?")
 _YEAR_GLUE = re.compile(r"((?:19|20)\d{2}年)(?=[\u4e00-\u9fff])(?![度底初末间内])")  # not "2023年度"
 _WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
@@ -178,7 +178,7 @@ _PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学
 _HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(才能|可以|能)?(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
                      r"预约|认证|买|购买|投稿|参观|进|找)")
 _PROCEDURE = re.compile(r"(步骤|登录|点击|扫码|网址|下载|电话|热线|报名方式|申请方式|报名时间|报名地址)")
-_WHERE_Q = re.compile(r"(在哪(?![些个家位种项年天])|哪里|什么地方|哪儿|在什么地方|地点|"
+_WHERE_Q = re.compile(r"(在哪(?![些个家位种项年天])|哪里|什么地方|哪儿|在什么地方|地点|哪个位置|什么位置|"
                       r"哪(?:个|些|一个)?(?:城市|地方|县|市|区|镇|乡|村|省|国家(?!级)|学校|中学|地区|监狱|园区))")
 # "在哪个镇": the answer names a place of that kind ("曾口镇"); a 学校 may be a 中学
 # a country's name ends in 国 ("德国"), not in 国家/国际/国内 ("成都国家全面创新改革试验区" names none)
@@ -194,8 +194,16 @@ _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字)")
-_GUESS = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?=[万亿]?(?:多|来|好几|出头|左右|上下))|"
+_GUESS = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?=[万亿]?(?:多|来|好几|出头|左右|上下)|[个家项场次人名]?(?:左右|上下))|"
                     r"(?<=是不是|大概有|差不多|大约有|好像有|可能有|听说有)\d+(?:\.\d+)?")
+# a question that asks to confirm what the citizen remembers ("好像是52家?", "是10.7%吗", "有这么多吗")
+_CONFIRM_Q = re.compile(r"(吗|吧|对吧|对吗|是吧|没错|对不对|是不是|好像|听说|我记得|记得|据说|印象中|应该是|有这么多|\?\s*$)")
+_ASKING = re.compile(r"(多少|几|什么|啥|哪|谁|怎么|如何|怎样|咋)")
+# a figure stated in it: a number with its measure, not a year ("2020年") or an edition ("第20届")
+_CLAIMED = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?:多|余|来)?"
+                      r"(?=[万亿]?(?:%|[个家名人位项场次回条篇所支件种批户亩元块天]))"  # not 年: "五年建了"
+                      r"|(?<=有)\d+(?=年了)")  # but "有5年了"
+_HEARD = re.compile(r"(听说|好像|我记得|印象中|据说)")
 _TWO_SAID = re.compile(r"两(?=[家个届位名项场次所条])")
 _GUESS_SPAN = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?[万亿]?(?:多|来|好几|出头|左右|上下)"
                          r"[家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期]*")
@@ -400,6 +408,12 @@ class Index:
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
+        if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
+            # "分红好像是8000块?", "比例是10.7%吗": a figure the citizen remembers and wants checked is
+            # asked, not given: "分红好像是多少块" (the reply shows the report's figure, right or not)
+            norm = _CLAIMED.sub("多少", norm)
+        else:  # "听说挂包书台村有5年了，确切是几年": what they heard is no figure the answer must say
+            norm = "".join(_CLAIMED.sub(" ", c) if _HEARD.search(c) else c for c in re.split(r"(?<=[,，?？;；])", norm))
         norm = re.sub(r"((?:多少|几)[场次个回])会(?![员议])", r"\1会议", norm)  # "几场会": meetings, not "can"
         norm = _IN_ALL.sub(r"\1 ", norm)  # "一共建了": 一共 / 建了, not 一 / 共建 / 了
         norm = _SPLIT_VERB.sub(lambda m: self._join_verb(m), norm)  # "颁的奖" says 颁奖
@@ -777,7 +791,8 @@ class Index:
                 cand.why.append(f"not about {'/'.join(query.regions)}")
         # figures the question names (a year, an edition, "前50") must be there: an edition
         # or a year anywhere in the passage (or the report's title), anything else in the sentence
-        wide = unit.context + " " + unit.passage_norm + " " + unit.title_norm
+        # (the section's first sentence too: "省科协召开2023年度…会议" dates the "60余人参加会议" below it)
+        wide = unit.context + " " + unit.passage_norm + " " + unit.title_norm + " " + unit.lead
         missing = []
         for n in query.numbers:
             edition = rf"(第{re.escape(n)}{'|首' if n == '1' else ''})届"
@@ -979,7 +994,8 @@ class Index:
             # a word no report uses cannot be named by any sentence, so it is left to the gate (its missed
             # unknown words), unless it is a noun that narrows the head ("外国专家")
             counted = [t for t in query.focus[:1] + query.modifiers if t in w and not _pos_of(t).startswith(("d", "ad"))
-                       and not self._unknown_unnarrowing(query, t)] if query.counted else []
+                       and not self._unknown_unnarrowing(query, t)] if query.counted and query.unit_class not in (
+                "duration", "percent", "age") else []  # "几小时在线", "占多少比例": no thing is counted
             if counted and (
                     max(max(self._named(query, t, label), self._named(query, t, item),
                             before_weight * self._named(query, t, before)) for t in counted) < 0.5
