@@ -38,7 +38,9 @@ _NOT_NUMBERS = ("千方百计", "一一", "一五一十", "三三两两", "十�
 # Filler a citizen adds that carries no meaning for search.
 _FILLERS = re.compile(
     r"(请问一下|请问|问一下|问下|想问一下|想问下|想问|想知道|我想了解|了解一下|麻烦问下|麻烦|"
-    r"你好|您好|哈喽|谢谢|告诉我|知道吗|一下)"
+    r"你好|您好|哈喽|谢谢|告诉我|知道吗|一下|"
+    # an official's courtesy: "烦请告知…", "请提供…的相关数据"
+    r"烦请告知|烦请|敬请告知|请告知|请提供|请予告知|相关数据|相关情况|具体情况)"
 )
 
 SENTENCE_END = "。！？!?；;"

@@ -726,6 +726,9 @@ def test_round5_questions_the_reports_do_not_answer(session, question):
     ("省科协2023年度述责述廉会议好像有100多人参加？", "60余人"),  # and the section's first line dates it
     ("听说巴州区科协挂包书台村有5年了，确切是几年", "10年"),  # what was heard is no figure to find
     ("济宁科协疫情时开的心理援助热线是几小时在线的", "24小时"),  # how long: nothing is counted
+    ("烦请告知宜宾市科协党组书记的姓名", "任兴江"),  # an official's courtesy is no content; 姓名 asks who
+    ("cd科协在海外一共设了多少个基地", "38个海外基地"),  # cd: 成都, kx: 科协, tfkjy: 天府科技云
+    ("省kx述职会上现场述职的那家杂志社叫啥", "四川科幻世界杂志社"),
 ])
 def test_round6_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -735,6 +738,7 @@ def test_round6_questions_are_answered_as_the_report_says(session, question, sai
 @pytest.mark.parametrize("question", [
     "成都的海外基地都在哪些国家",  # "成都国家全面创新改革试验区" names no country
     "海智计划绵阳工作基地具体在哪个位置",  # 哪个位置 asks where: the reports only say it was set up
+    "关于FLASH医疗设备项目，请告知预计投产时间",  # 投产时间 asks when it runs; the report dates its 签约开工
 ])
 def test_round6_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
