@@ -205,6 +205,9 @@ _CLAIMED = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?:多|余|来)?"
                       r"(?=[万亿]?(?:%|[个家名人位项场次回条篇所支件种批户亩元块天]))"  # not 年: "五年建了"
                       r"|(?<=有)\d+(?=年了)")  # but "有5年了"
 _HEARD = re.compile(r"(听说|好像|我记得|印象中|据说)")
+_COMPANY_Q = re.compile(r"哪(?:家|个|些|一家)(?:公司|企业)")
+# a named company or institute ("铁骑力士集团", "麦思威尔等企业")
+_COMPANY = re.compile(r"[\u4e00-\u9fff“”]{2,16}?(?:公司|集团|厂|研究院|研究所|\d+所)|[\u4e00-\u9fff]{2,8}等(?:企业|公司)")
 _TWO_SAID = re.compile(r"两(?=[家个届位名项场次所条])")
 _GUESS_SPAN = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?[万亿]?(?:多|来|好几|出头|左右|上下)"
                          r"[家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期]*")
@@ -917,6 +920,10 @@ class Index:
         if org_title and query.qtype == "who" and not re.search(rf"科协[^，,。；;]{{0,10}}{org_title.group(1)}", unit.text):
             cand.eligible = False
             cand.why.append(f"names no {org_title.group(0)}")
+        if _COMPANY_Q.search(query.normalized) and not any(
+                m.group(0) not in query.normalized for m in _COMPANY.finditer(unit.text)):
+            cand.eligible = False  # "卖给哪家公司": a sentence that names no company does not say which
+            cand.why.append("names no company")
         clash = self._event_clash(query, unit) or _contrast_clash(query.contrasts, unit.norm)
         if clash:
             cand.eligible = False

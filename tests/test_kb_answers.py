@@ -729,6 +729,8 @@ def test_round5_questions_the_reports_do_not_answer(session, question):
     ("烦请告知宜宾市科协党组书记的姓名", "任兴江"),  # an official's courtesy is no content; 姓名 asks who
     ("cd科协在海外一共设了多少个基地", "38个海外基地"),  # cd: 成都, kx: 科协, tfkjy: 天府科技云
     ("省kx述职会上现场述职的那家杂志社叫啥", "四川科幻世界杂志社"),
+    ("安州区帮哪家企业攻关科技难题", "麦思威尔"),  # 哪家企业: a sentence that names one (麦思威尔等企业)
+    ("绵阳58所和哪家企业开展了交流合作", "铁骑力士集团"),
 ])
 def test_round6_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -739,6 +741,7 @@ def test_round6_questions_are_answered_as_the_report_says(session, question, sai
     "成都的海外基地都在哪些国家",  # "成都国家全面创新改革试验区" names no country
     "海智计划绵阳工作基地具体在哪个位置",  # 哪个位置 asks where: the reports only say it was set up
     "关于FLASH医疗设备项目，请告知预计投产时间",  # 投产时间 asks when it runs; the report dates its 签约开工
+    "书台村种的食用菌是卖给哪家公司的",  # no sentence names the buyer
 ])
 def test_round6_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
