@@ -980,6 +980,9 @@ class Index:
             if query.contrasts and _contrast_clash(query.contrasts,
                                                    label if _contrast_clash(query.contrasts, clause) else clause):
                 continue  # "国家级奖项18个、省级奖项100余个": the 省级 figure does not answer 国家级
+            if query.regions and _threshold(clause, fig.text) and fig.value not in _NUMBER.findall(query.normalized):
+                continue  # "全省仅成都、绵阳两市超过10%": a bar two cities passed, no figure of either
+                # (unless the question names the bar: "过了10%的是哪几个市")
             if query.regions and (_other_place(query.regions, clause) or _below_only(query.regions, clause)):
                 continue  # "在成都举行,绵阳遴选出的…20个": the figure is 绵阳's; "四川…" not "绵阳市…10.4%"
             before_weight = 0.8 if len(re.sub(r"[^\u4e00-\u9fff]", "", label)) <= 2 else 0.2
@@ -1210,6 +1213,15 @@ def _contrast_clash(contrasts: list[tuple[tuple[str, ...], tuple[str, ...]]], te
             if other:
                 return f"says {other}, not {asked[0]}"
     return ""
+
+
+def _threshold(clause: str, figure: str) -> bool:
+    """The figure is a bar ("超过10%") that several places passed or a target set: what it
+    measures is no place's own figure."""
+    at = clause.find(figure)
+    if at < 0 or not re.search(r"(超过|高于|低于|不足|不到)$", clause[:at]):
+        return False
+    return len(regions_in(clause)) >= 2 or bool(re.search(r"(目标|任务)", clause[at:]))
 
 
 def _part_of(regions: list[str], unit: Unit) -> str:

@@ -731,6 +731,7 @@ def test_round5_questions_the_reports_do_not_answer(session, question):
     ("省kx述职会上现场述职的那家杂志社叫啥", "四川科幻世界杂志社"),
     ("安州区帮哪家企业攻关科技难题", "麦思威尔"),  # 哪家企业: a sentence that names one (麦思威尔等企业)
     ("绵阳58所和哪家企业开展了交流合作", "铁骑力士集团"),
+    ("2020年四川哪几个市公民科学素质比例超过了10%", "全省仅成都、绵阳两市超过10%"),  # the bar asked about
 ])
 def test_round6_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -742,6 +743,8 @@ def test_round6_questions_are_answered_as_the_report_says(session, question, sai
     "海智计划绵阳工作基地具体在哪个位置",  # 哪个位置 asks where: the reports only say it was set up
     "关于FLASH医疗设备项目，请告知预计投产时间",  # 投产时间 asks when it runs; the report dates its 签约开工
     "书台村种的食用菌是卖给哪家公司的",  # no sentence names the buyer
+    "成都2020年公民科学素质比例是多少",  # "全省仅成都、绵阳两市超过10%": a bar passed, not 成都's figure
+    "四川全省公民科学素质比例现在是多少",  # ... nor the province's
 ])
 def test_round6_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
