@@ -217,9 +217,9 @@ def test_eval_answer_quality_stays_above_the_floor(kb_url):
     # 87.7%, 92.3%, 97.0%, 1.3%, 63, and at the end of round 4: 88.9%, 92.3%, 97.0%, 0.9%, 63;
     # (round 5, four more batches and the rules they taught, measured once at the end):
     # 90.6%, 93.8%, 96.6%, 0.9%, 63; (round 6, rules for paraphrases, measured once at the end):
-    # 91.5%, 93.8%, 96.6%, 0.4%, 63, and at the end of round 6: 91.1%, 93.8%, 96.6%, 0.4%, 63
+    # 91.5%, 93.8%, 96.6%, 0.4%, 63, then 91.1%, 93.8%, ..., and at the end of round 6: 91.5%, 95.4%, 96.6%, 0.4%, 63
     assert m["answer_accuracy"] >= 0.90, evaluate.format_metrics("test", m)
-    assert m["abstention_accuracy"] >= 0.92, evaluate.format_metrics("test", m)
+    assert m["abstention_accuracy"] >= 0.93, evaluate.format_metrics("test", m)
     assert m["hit@1"] >= 0.95, evaluate.format_metrics("test", m)
     assert m["wrong_answers"] <= 0.02, evaluate.format_metrics("test", m)
     assert m["median_reply_chars"] < 120
