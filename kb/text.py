@@ -32,8 +32,7 @@ _NUM_RUN = re.compile(rf"[零〇一二两三四五六七八九十百千]{{2,}}|(
 # Idioms and names that look like numbers but are words.
 _NOT_NUMBERS = ("千方百计", "一一", "一五一十", "三三两两", "十全十美", "百花齐放", "千千万万", "一二三",
                 "几十", "几百", "几千", "几万", "上一届", "上一年", "下一届",
-                "十三五", "十四五", "十五五",
-                "一二等奖", "二三等奖")  # "几十次吗": a question, not a figure; "二三等奖": 二、三等奖, not 23
+                "十三五", "十四五", "十五五")  # "几十次吗": a question, not a figure
 
 # Filler a citizen adds that carries no meaning for search.
 _FILLERS = re.compile(
@@ -283,7 +282,7 @@ def chinese_to_int(run: str) -> int | None:
     return total + current
 
 
-_RANGE_DIGITS = "一两三四五六七八九"
+_RANGE_DIGITS = "一二三四五六七八九"
 
 
 def _replace_numerals(text: str) -> str:
@@ -295,9 +294,10 @@ def _replace_numerals(text: str) -> str:
 
     def repl(m: re.Match[str]) -> str:
         run = m.group(0)
-        if len(run) >= 2 and run[0] in _RANGE_DIGITS and run[1] in _RANGE_DIGITS and \
-                _RANGE_DIGITS.index(run[1]) == _RANGE_DIGITS.index(run[0]) + 1 and run[2:] in ("", "十", "百", "千", "万"):
-            return run  # "五六年", "两三个", "两三千场": five or six, not 56; two or three thousand
+        a, b = (run[:2].replace("两", "二") + "  ")[:2]
+        if a in _RANGE_DIGITS and b in _RANGE_DIGITS and _RANGE_DIGITS.index(b) == _RANGE_DIGITS.index(a) + 1 and \
+                run[2:] in ("", "十", "百", "千", "万"):
+            return run  # "五六年", "两三千场", "二三等奖": five or six, not 56; 二、三等奖, not 23
         value = chinese_to_int(run)
         return run if value is None else str(value)
 
