@@ -80,7 +80,7 @@ _QUESTION_WORD = re.compile(r"(多少|(?<![哪那这])几(?![乎])|好多|多大
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
                            r"[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期])(?=[\u4e00-\u9fff])")
 _HAODUO = re.compile(r"好多(?=[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期年钱万亿])")
-_RANGE_GUESS = re.compile(r"(?:一两|两三|二三|三四|四五|五六|六七|七八|八九|上(?=[百千万]))[十百千万]?(?:多)?"
+_RANGE_GUESS = re.compile(r"(?:一两|两三|二三|三四|四五|五六|六七|七八|八九|上(?=[百千万]))[十百千万亿]{0,2}(?:多)?"
                           r"[个家名人位项场次年回天亩元]?")
 _YEAR_GLUE = re.compile(r"((?:19|20)\d{2}年)(?=[\u4e00-\u9fff])(?![度底初末间内])")  # not "2023年度"
 _WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
@@ -195,23 +195,25 @@ _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字|姓名)")
-_GUESS = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?=[万亿]?(?:多|来|好几|出头|左右|上下)|[个家项场次人名]?(?:左右|上下))|"
+# a citizen's guess at a figure: "两千多项", "一百来位", "100项左右", "是不是148个"
+_MEASURES = "家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期"  # what a count is counted in
+_ROUGHLY = "多|来|好几|出头|左右|上下"
+_GUESSED = r"(?<![\d.第前])\d+(?:\.\d+)?"
+_GUESS = re.compile(rf"{_GUESSED}(?=[万亿]?(?:{_ROUGHLY})|[{_MEASURES}]?(?:左右|上下))|"
                     r"(?<=是不是|大概有|差不多|大约有|好像有|可能有|听说有)\d+(?:\.\d+)?")
-# a question that asks to confirm what the citizen remembers ("好像是52家?", "是10.7%吗", "有这么多吗")
-_CONFIRM_Q = re.compile(r"(吗|吧|对吧|对吗|是吧|没错|对不对|是不是|好像|听说|我记得|记得|据说|印象中|应该是|有这么多|\?\s*$)")
+_GUESS_SPAN = re.compile(rf"{_GUESSED}[万亿]?(?:{_ROUGHLY})[{_MEASURES}]*")  # the whole guess, to read around it
+_GUESS_TAIL = re.compile(rf"多[万亿]?[{_MEASURES}]+")  # what jieba leaves of "两千多项": 多项
+# what the citizen heard or remembers, and a question that asks to confirm it ("好像是52家?", "是10.7%吗")
+_HEARD = re.compile(r"(听说|好像|我记得|印象中|据说)")
+_CONFIRM_Q = re.compile(rf"(吗|吧|对吧|对吗|是吧|没错|对不对|是不是|{_HEARD.pattern[1:-1]}|记得|应该是|有这么多|\?\s*$)")
 _ASKING = re.compile(r"(多少|几|什么|啥|哪|谁|怎么|如何|怎样|咋)")
 # a figure stated in it: a number with its measure, not a year ("2020年") or an edition ("第20届")
-_CLAIMED = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?(?:多|余|来)?"
-                      r"(?=[万亿]?(?:%|[个家名人位项场次回条篇所支件种批户亩元块天]))"  # not 年: "五年建了"
+_CLAIMED = re.compile(rf"{_GUESSED}(?:多|余|来)?(?=[万亿]?(?:%|[{_MEASURES}块]))"  # not 年: "五年建了"
                       r"|(?<=有)\d+(?=年了)")  # but "有5年了"
-_HEARD = re.compile(r"(听说|好像|我记得|印象中|据说)")
 _COMPANY_Q = re.compile(r"哪(?:家|个|些|一家)(?:公司|企业)")
 # a named company or institute ("铁骑力士集团", "麦思威尔等企业")
 _COMPANY = re.compile(r"[\u4e00-\u9fff“”]{2,16}?(?:公司|集团|厂|研究院|研究所|\d+所)|[\u4e00-\u9fff]{2,8}等(?:企业|公司)")
 _TWO_SAID = re.compile(r"两(?=[家个届位名项场次所条])")
-_GUESS_SPAN = re.compile(r"(?<![\d.第前])\d+(?:\.\d+)?[万亿]?(?:多|来|好几|出头|左右|上下)"
-                         r"[家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期]*")
-_GUESS_TAIL = re.compile(r"多[万亿]?[家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期]+")  # "两千多项"
 # a question that checks a figure it names ("是不是148个") or asks which ones pass it ("过了10%的是哪几个市")
 _CHECKS = re.compile(r"(是不是|是否|对不对|对吗|有没有|吗|哪几|哪些|哪个|超过|过了|以上|以下)")
 # what asks for a part of a figure the question states: "…里", "…中", "各有", "有多少家在高新区"
