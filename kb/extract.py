@@ -65,6 +65,8 @@ _DISTRICT = "|".join(sorted((r for r in REGIONS if r in REGION_PARENT and REGION
 # where the citizen says they are: "我在郫都", "我是嘉祥的", "梁山这边" (a bare district is what is asked about)
 _SPEAKER = re.compile(rf"(?:我(?:是|在|住在?|来自)|来自)(?P<a>{_DISTRICT})(?:市|县|区)?(?:这边|那边|这里|的|人)?"
                       rf"|(?P<b>{_DISTRICT})(?:市|县|区)?(?:这边|那边|这里|的人|人)")
+# the rest of a self-introduction, up to where the question starts ("的农民 ", "的老师，")
+_INTRO_REST = re.compile(r"[\u4e00-\u9fff]{0,8}?[\s,，]+")
 PROVINCES = ("四川", "山东", "重庆")
 # Unit families: a question that asks "多少人" wants a figure counted in people.
 UNIT_CLASSES = {
@@ -125,14 +127,26 @@ def regions_in(text: str) -> list[str]:
 
 def our_city(text: str) -> str:
     """ "我在郫都 想问咱们市…" -> " 想问成都…": where the citizen says they live stands for
-    "our city"; the question is about the city, not the district."""
-    if not _OUR_CITY.search(text):
-        return text
+    "our city"; the question is about the city, not the district.
+
+    A citizen who only introduces themselves ("我是北川的农民 想问下科协这五年搞了多少次培训")
+    asks about their city's association, whose report covers the district: the introduction
+    becomes the city, unless the question itself names a place."""
     m = _SPEAKER.search(text)
     if m is None:
         return text
     city = REGION_PARENT[m.group("a") or m.group("b")]
-    return _OUR_CITY.sub(city, text[:m.start()] + " " + text[m.end():], count=1)
+    if _OUR_CITY.search(text):
+        return _OUR_CITY.sub(city, text[:m.start()] + " " + text[m.end():], count=1)
+    if m.group("a") is None:
+        return text
+    intro = _INTRO_REST.match(text, m.end())  # "…的农民 ": who they are, up to the question
+    if intro is None:
+        return text
+    rest = text[:m.start()] + text[intro.end():]
+    if regions_in(rest):
+        return text
+    return text[:m.start()] + city + " " + text[intro.end():]
 
 
 def _depth(region: str) -> int:

@@ -41,6 +41,7 @@ from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
     QUESTION_NOISE,
+    STOPWORDS,
     add_terms,
     byline_names,
     cut,
@@ -139,7 +140,8 @@ _CONTRASTS: tuple[tuple[str, ...], ...] = (
 _PARTNER_Q = re.compile(r"(跟|和|与|同|给|为|向)(谁|哪个单位|哪家)")
 # "服务队叫什么名字": the name of a body, not a person
 _ORG_NAME_Q = re.compile(r"(队|会|站|基地|中心|平台|公司|协会|学会|项目|活动|大赛|节目|栏目|方案|制度|品牌|单位|村|镇|园区|"
-                         r"研究院|联盟|工程|计划|称号|奖|论坛|会议|展览|协议|读物|刊物|报|片|剧|书|节|赛|课|班|网|馆)"
+                         r"研究院|联盟|工程|计划|称号|奖|论坛|会议|展览|协议|读物|刊物|报|片|剧|剧场|书|节|赛|课|班|网|馆|成果|模式|"
+                         r"系统|产品|主题)"
                          r"(的)?[\s,，]?(叫什么|名字|名称|叫啥)")  # "…指导队，叫什么名字": the body's name
 # "是谁做的", "由谁主办": who did it may be a body ("第三方", "市科技局"), not a person
 _AGENT_Q = re.compile(r"(谁(做|搞|办|组织|负责|主办|承办|发起|举办|评|测|提供|牵头|联合)|由谁|哪个单位|哪家单位)")
@@ -178,12 +180,18 @@ _PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学
 _HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(才能|可以|能)?(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
                      r"预约|认证|买|购买|投稿|参观|进|找)")
 _PROCEDURE = re.compile(r"(步骤|登录|点击|扫码|网址|下载|电话|热线|报名方式|申请方式|报名时间|报名地址)")
+# a spoken correction, as WeChat transcribes a voice message: "第二届 不是 第三届…", "挂了八年 不对 到底几年":
+# what was said before it is taken back
+_SELF_CORRECTION = re.compile(r"[^\s,，。?？]+[\s,，]+(?:不对|不是|哦不|哦不对|说错了|错了)[\s,，]+")
 _WHERE_Q = re.compile(r"(在哪(?![些个家位种项年天])|哪里|什么地方|哪儿|在什么地方|地点|哪个位置|什么位置|"
-                      r"哪(?:个|些|一个)?(?:城市|地方|县|市|区|镇|乡|村|省|国家(?!级)|学校|中学|地区|监狱|园区))")
+                      r"哪(?:个|些|一个)?(?:城市|地方|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|地区|监狱|园区)|"
+                      r"所在(?:的)?(?:地|城市|县|市|区|乡镇|镇|乡|村|省|地区|位置))")  # "书台村 所在乡镇"
 # "在哪个镇": the answer names a place of that kind ("曾口镇"); a 学校 may be a 中学
 # a country's name ends in 国 ("德国"), not in 国家/国际/国内 ("成都国家全面创新改革试验区" names none)
-_PLACE_KINDS = {"学校": "学校|中学|小学|大学|学院", "中学": "中学", "国家": "国(?![家际内务有企营资立])", "城市": "市"}
-_PLACE_KIND_Q = re.compile(r"哪(?:个|些|一个)?(城市|县|市|区|镇|乡|村|省|国家(?!级)|学校|中学|监狱|园区)")  # not 哪个国家级学会
+_PLACE_KINDS = {"学校": "学校|中学|小学|大学|学院", "中学": "中学", "国家": "国(?![家际内务有企营资立])", "城市": "市",
+                "乡镇": "镇"}
+_PLACE_KIND_Q = re.compile(r"(?:哪(?:个|些|一个)?|所在(?:的)?)"
+                           r"(城市|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|监狱|园区)")  # not 哪个国家级学会
 _HELD_AT = re.compile(r"在[\u4e00-\u9fff·、]{2,20}?(举行|召开|举办|开幕|启动|签约)")
 _AT_PLACE = re.compile(r"(?:在|(?<![达受得收提做遇感想看听找])到|赴|前往)[\u4e00-\u9fff]{2,12}?"
                        r"(省|市|县|区|镇|村|馆|中心|大厅|学校|中学|大学|基地|园区|监狱)")  # "到四川省宜宾监狱听取"
@@ -197,7 +205,7 @@ _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个�
 _WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字|姓名)")
 # a citizen's guess at a figure: "两千多项", "一百来位", "100项左右", "是不是148个"
 _MEASURES = "家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期"  # what a count is counted in
-_ROUGHLY = "多|来|好几|出头|左右|上下"
+_ROUGHLY = "多|来|好几|出头|左右|上下|几"  # "七十几个吧": seventy-odd
 _GUESSED = r"(?<![\d.第前])\d+(?:\.\d+)?"
 _GUESS = re.compile(rf"{_GUESSED}(?=[万亿]?(?:{_ROUGHLY})|[{_MEASURES}]?(?:左右|上下))|"
                     r"(?<=是不是|大概有|差不多|大约有|好像有|可能有|听说有)\d+(?:\.\d+)?")
@@ -410,7 +418,7 @@ class Index:
     # -- the question ----------------------------------------------------------
 
     def parse(self, text: str) -> Query:
-        norm = normalize(strip_fillers(our_city(normalize(text))))
+        norm = normalize(strip_fillers(our_city(_SELF_CORRECTION.sub(" ", normalize(text)))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
@@ -433,6 +441,7 @@ class Index:
         # "四川省科协": the province, then the reports' "省科协" (not "四川省" / "科协")
         norm = re.sub(rf"({'|'.join(REGIONS)})(?=省科协)", r"\1 ", norm)
         norm, fixes = mend_typos(norm, self.vocabulary, self.known, places=self._places)
+        norm = re.sub(r"(哪(?:个|一个)?|所在(?:的)?)乡镇", r"\1镇", norm)  # "所在乡镇": the reports name a 镇
         norm = re.sub(suffix, r"\1 ", norm)
         optional: set[str] = set()
         alternatives: dict[str, list[str]] = {}
@@ -456,6 +465,9 @@ class Index:
                     (len(w) == 1 and w in _MEASURE_WORDS) or (w in guessed and not _CHECKS.search(norm)) or \
                     _GUESS_TAIL.fullmatch(w):
                 continue
+            stem = re.sub(r"(了|过|着)$", "", w)
+            if stem != w and stem in STOPWORDS and w not in self.df:
+                continue  # "整了多少场", "搞过几回": a stop verb jieba glued to its particle ("调整了" holds 整了)
             if w not in self.df and w not in self.corpus_text:
                 w = re.sub(r"^(有|是|哪|谁|啥|去|来)|(了|过|着|上|下|到|完|好|起|得|的|啦|吗|呢|吧|里)$", "", w) or w
                 if len(w) >= 3 and w[:-1] in self.df:

@@ -39,7 +39,9 @@ _FILLERS = re.compile(
     r"(请问一下|请问|问一下|问下|想问一下|想问下|想问|想知道|我想了解|了解一下|麻烦问下|麻烦|"
     r"你好|您好|哈喽|谢谢|告诉我|知道吗|一下|"
     # an official's courtesy: "烦请告知…", "请提供…的相关数据"
-    r"烦请告知|烦请|敬请告知|请告知|请提供|请予告知|相关数据|相关情况|具体情况)"
+    r"烦请告知|烦请|敬请告知|请告知|请提供|请予告知|相关数据|相关情况|具体情况|"
+    # when-ish asides of a figure question: "全国科普日那段时间全市搞了多少场"
+    r"那段时间|这段时间|那段日子)"
 )
 
 SENTENCE_END = "。！？!?；;"
@@ -67,7 +69,7 @@ STOPWORDS = frozenset(
 QUESTION_NOISE = frozenset(
     """小编 亲 咱们 咱 们 儿 名儿 的话 这边 那边 这里 那里 这阵子 那阵子 近年 近年来 第
     一直 总共是 一共是 大伙 大家 人家 听说 据说 好像 似乎 应该 到底是 具体是 打听 打听打听 问问 请教一下
-    打扰 打扰一下 来着 着呢
+    打扰 打扰一下 来着 着呢 所在
     里头 那种 这种 那次 那回 那批 这回 上头 咋个 啥子 一摊子 那一摊子 晓得 莫得 要得 嘛 那篇 这篇 那份 这份
     """.split()
 )
@@ -246,6 +248,8 @@ RELATED_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("开工", "动工", "开建"),
     ("发放", "分发", "派发", "赠送", "送出"),
     ("牵头", "主导", "挑头"),
+    ("新增", "新加", "新添", "增设"),
+    ("发布", "发出", "挂出", "贴出"),
 )
 _RELATED: dict[str, tuple[str, ...]] = {}
 for _family in RELATED_FAMILIES:
@@ -307,6 +311,18 @@ def _replace_numerals(text: str) -> str:
     return text
 
 
+# a decimal as it is spoken (a voice message's transcript): "十一点七" is 11.7; not a time ("九点五十分")
+_SPOKEN_DECIMAL = re.compile(r"([零〇一二两三四五六七八九十百千]+)点([零〇一二三四五六七八九]+)(?![十百千分时刻点钟])")
+
+
+def _decimal(m: re.Match[str]) -> str:
+    whole = chinese_to_int(m.group(1).replace("两", "二"))
+    digits = [_NUMERALS.get(ch) for ch in m.group(2)]
+    if whole is None or None in digits:
+        return m.group(0)
+    return f"{whole}." + "".join(str(d) for d in digits)
+
+
 def normalize(text: str) -> str:
     """Full-width to half-width, lower case, Chinese numerals to digits, no markup.
 
@@ -314,6 +330,7 @@ def normalize(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text)
     text = text.replace("**", "").lower()
+    text = _SPOKEN_DECIMAL.sub(_decimal, text)
     text = re.sub(r"百分之([零〇一二两三四五六七八九十百]+)",
                   lambda m: f"{chinese_to_int(m.group(1))}%" if chinese_to_int(m.group(1)) is not None
                   else m.group(0), text)
@@ -523,11 +540,6 @@ def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
                     # place has the same character ("城都": 都 is 成都's too)
                     if any((span[j] in _EDGE_CHARS or covered[i + j]) and span[j] != term[j] for j in range(n)):
                         continue
-                    # nor may the span cut an everyday word at its edge: "教种地养殖" holds 种地 and 养殖,
-                    # not 德阳
-                    if (i > 0 and general_word_freq(run[i - 1:i + 1]) >= _CUT_WORD_FREQ) or (
-                            i + n < len(run) and general_word_freq(run[i + n - 1:i + n + 1]) >= _CUT_WORD_FREQ):
-                        continue
                 elif span[0] in _EDGE_CHARS or span[-1] in _EDGE_CHARS:
                     continue
                 # characters of a word the reports use stay as they are ("党建强会农技协" is no
@@ -535,6 +547,11 @@ def mend_typos(text: str, vocabulary: dict[str, str], known: set[str],
                 # differs in a character or two: "高效科协" -> 高校科协, though 高效 is a word
                 elif term and any(covered[i:i + n]) and not (
                         n >= 4 and len(term) == n and 1 <= sum(1 for j in range(n) if term[j] != span[j]) <= 2):
+                    continue
+                # no mend may cut an everyday word at its edge: "教种地养殖" holds 种地 and 养殖, not
+                # 德阳; "累计建了" holds 累计, not 纪检
+                if term and ((i > 0 and general_word_freq(run[i - 1:i + 1]) >= _CUT_WORD_FREQ) or (
+                        i + n < len(run) and general_word_freq(run[i + n - 1:i + n + 1]) >= _CUT_WORD_FREQ)):
                     continue
                 if term and term != span and general_word_freq(span) < common_freq:
                     mended += term

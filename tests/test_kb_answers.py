@@ -579,6 +579,13 @@ def test_a_range_of_two_numerals_stays_a_range():
     assert normalize("两三千场") == "两三千场" and "十四五" in normalize("“十四五”发展思路")
 
 
+def test_a_spoken_decimal_is_a_number_and_a_time_is_not():
+    from kb.text import normalize
+
+    assert normalize("百分之十一点七") == "11.7%" and normalize("二点五万人") == "2.5万人"
+    assert "." not in normalize("九点五十分开会") and normalize("快一点") == "快一点"
+
+
 @pytest.mark.parametrize("question, figure", [
     ("成都院士专家工作站 总数", "179个"),  # the report writes 院士(专家)创新工作站
     ("济宁科协指导了几个县市区的科协顺利换了届?", "7个"),  # 顺利 says how, not what is counted
@@ -751,6 +758,42 @@ def test_round6_questions_are_answered_as_the_report_says(session, question, sai
 def test_round6_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
     assert not result.answered, result.reply
+
+
+# Round 7's rules, one row each: questions a rule had ruled out (or read wrongly), answered as the report says
+@pytest.mark.parametrize("question, said", [
+    ("第三届天府科技云服务大会新加了哪些活动", "京川渝"),  # 新加: 新增
+    ("书台村 所在乡镇", "曾口镇"),  # 所在乡镇 asks where, and the reports name a 镇
+    # a voice message's correction: what was said before 不对 / 不是 is taken back
+    ("第一届 不对 第三届天府科技云服务大会在哪个城市举行的", "成都"),
+    ("巴州区科协挂包书台村 挂了五年 不对 到底挂了几年", "10年"),
+    ("成都累计建了多少个院士专家工作站", "179个"),  # 累计建 is no typo of 纪检: a mend may not cut 累计
+    ("成都柔性引进了多少名院士啊 七十几个吧", "71名"),  # 七十几: a guess, not 70 to find
+    ("百分之十一点七是成都哪一年的公民科学素质比例", "2018年"),  # a spoken decimal: 11.7%
+    ("绵阳科协推出的科普小剧场叫什么名字", "绵阳科普小剧场"),  # a theatre's name, not a person's
+    ("西南科技大学那个锂电池的成果叫什么名字", "强稳健性锂电池循环寿命预估系统"),
+])
+def test_round7_questions_are_answered_as_the_report_says(session, question, said):
+    result = ask(session, question)
+    assert result.answered and said in result.reply, result.reason
+
+
+def test_a_speakers_district_stands_for_their_city(session):
+    """"我是北川的农民 …科协这五年…": their city's association (绵阳, whose report covers 北川) is
+    asked about; a question that names a place itself keeps it."""
+    from kb.search import get_index
+
+    kb_index = get_index(session)
+    assert kb_index.parse("我是北川的农民 想问下科协这五年搞了多少次技术培训").regions == ["绵阳"]
+    assert kb_index.parse("我是北川的 北川有几个科普基地").regions == ["北川"]
+    assert kb_index.parse("北川有几个科普基地").regions == ["北川"]
+
+
+def test_a_stop_verb_glued_to_its_particle_is_no_content_word(session):
+    from kb.search import get_index
+
+    query = get_index(session).parse("济宁全国科普日那段时间全市一共整了多少场活动")  # "调整了" holds 整了
+    assert "整了" not in query.words and "时间" not in query.words
 
 
 def test_which_national_society_is_no_place_question(session):
