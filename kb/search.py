@@ -178,7 +178,7 @@ _UNIT_HINTS: list[tuple[str, str]] = [
 _PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学生|干部|人员|选手|会员|群众|农民|代表|带头人|科普员|"
                           r"老师|教师|委员|同志|博士|辅导员|党员|职工|用户)$")
 _HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(才能|可以|能)?(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
-                     r"预约|认证|买|购买|投稿|参观|进|找)")
+                     r"预约|认证|买|购买|投稿|参观|进|找|邀请|请到|订阅|预订|申报)")
 _PROCEDURE = re.compile(r"(步骤|登录|点击|扫码|网址|下载|电话|热线|报名方式|申请方式|报名时间|报名地址)")
 # a spoken correction, as WeChat transcribes a voice message: "第二届 不是 第三届…", "挂了八年 不对 到底几年":
 # what was said before it is taken back
@@ -188,7 +188,8 @@ _WHERE_Q = re.compile(r"(在哪(?![些个家位种项年天])|哪里|什么地�
                       r"所在(?:的)?(?:地|城市|县|市|区|乡镇|镇|乡|村|省|地区|位置))")  # "书台村 所在乡镇"
 # "在哪个镇": the answer names a place of that kind ("曾口镇"); a 学校 may be a 中学
 # a country's name ends in 国 ("德国"), not in 国家/国际/国内 ("成都国家全面创新改革试验区" names none)
-_PLACE_KINDS = {"学校": "学校|中学|小学|大学|学院", "中学": "中学", "国家": "国(?![家际内务有企营资立])", "城市": "市",
+_ANOTHER_Q = re.compile(r"(另外|另一|其他|其余|别的|除了)")
+_PLACE_KINDS = {"学校": "(?:学校|中学|小学|大学|学院)(?!生)", "中学": "中学", "国家": "国(?![家际内务有企营资立])", "城市": "市",
                 "乡镇": "镇"}
 _PLACE_KIND_Q = re.compile(r"(?:哪(?:个|些|一个)?|所在(?:的)?)"
                            r"(城市|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|监狱|园区)")  # not 哪个国家级学会
@@ -884,9 +885,12 @@ class Index:
             if kind:
                 suffixes = _PLACE_KINDS.get(kind.group(1), kind.group(1)[-1])
                 named = [m.group(0) for m in re.finditer(rf"[\u4e00-\u9fff]{{2,6}}?(?:{suffixes})", unit.text)
-                         if m.group(0) not in query.normalized]
+                         if m.group(0) not in query.normalized
+                         and not re.search(r"[我本全该各此][市县区镇村]$", m.group(0))]  # "实现了我市" names none
                 if kind.group(1) in ("城市", "市", "县", "区"):
                     named += [r for r in regions_in(unit.text) if r not in query.regions]
+                if _ANOTHER_Q.search(query.normalized):  # "另外一个是哪个市 济宁拿了一个": not 济宁市
+                    named = [n for n in named if not any(r in n for r in query.regions)]
                 if named and _HELD_Q.search(query.normalized) and not _HELD_AT.search(unit.text):
                     cand.eligible = False  # "在哪个城市开的": a city the sentence names for another reason
                     cand.why.append(f"names a {kind.group(1)}, not where it was held")

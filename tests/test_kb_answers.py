@@ -778,6 +778,16 @@ def test_round7_questions_are_answered_as_the_report_says(session, question, sai
     assert result.answered and said in result.reply, result.reason
 
 
+@pytest.mark.parametrize("question", [
+    "院士专家进校园活动怎么邀请到我们学校",  # how to invite: the reports only name the activity
+    "济宁办的大学生医养健康大赛 一等奖是哪个学校拿的",  # 大学生 names no 大学: no sentence names the winner
+    "省科协主席奖全省就两个 除了济宁 另外一个是哪个市的",  # not 济宁, and "我市" names no city
+])
+def test_round7_questions_the_reports_do_not_answer(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
+
+
 def test_a_speakers_district_stands_for_their_city(session):
     """"我是北川的农民 …科协这五年…": their city's association (绵阳, whose report covers 北川) is
     asked about; a question that names a place itself keeps it."""
