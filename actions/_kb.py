@@ -28,7 +28,12 @@ def kb_session() -> Iterator[Session]:
 
 
 def warm_up_in_background() -> None:
-    """Build the search index and load jieba while the action server starts, not on the first question."""
-    from kb.answer import warm_up_in_background as start
+    """Build the search index and load jieba while the action server starts, not on the first
+    question; then rebuild it (and the names the actions read) soon after staff change the
+    knowledge base (KB_REFRESH_SECONDS), not on the first question after the change."""
+    from kb.answer import keep_warm_in_background, warm_up_in_background as start
+    from kb.dialogue_support import cached_names
 
     start(database_url(), "actions")
+    if settings().kb_refresh > 0:
+        keep_warm_in_background(database_url(), "actions", settings().kb_refresh, also=(cached_names,))

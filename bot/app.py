@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 from typing import AsyncIterator
 
 import httpx
@@ -92,6 +93,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.wechat_tasks = set()
         # the knowledge base answers when Rasa cannot: its index is built now, not on that question
         app.state.kb_warm_up = kb_answer.warm_up_in_background(settings.database_url, "bot")
+        # ... and rebuilt soon after staff change it (console, CLI, another server), not on a citizen's question
+        app.state.kb_keep_warm_stop = threading.Event()
+        if settings.kb_refresh > 0:
+            kb_answer.keep_warm_in_background(settings.database_url, "bot", settings.kb_refresh,
+                                              stop=app.state.kb_keep_warm_stop)
         try:  # the staff console's first admin (BOT_ADMIN_USER / BOT_ADMIN_PASSWORD) when none exists
             await run_in_threadpool(admin.bootstrap, settings)
         except SQLAlchemyError as exc:
@@ -99,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         try:
             yield
         finally:
+            app.state.kb_keep_warm_stop.set()
             await drain_wechat(app.state)
             await app.state.dedupe.aclose()
             await app.state.limiter.aclose()

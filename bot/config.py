@@ -59,6 +59,20 @@ def persistent_secret(name: str, announce: str | None = None) -> str:
     return value
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    """A number of seconds, 0 or more; a typo stops the start with the variable's name, not a traceback."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value < 0 or value != value:  # negative, or NaN
+        raise SystemExit(f"{name} must be a number of seconds, 0 or more (got {raw!r})")
+    return value
+
+
 def _rate_limit(env: dict[str, str]) -> tuple[int, int]:
     """BOT_RATE_LIMIT="20/60": 20 messages per openid per 60 s ("0" turns it off)."""
     from bot.ratelimit import parse_limit
@@ -94,6 +108,7 @@ class Settings:
     redis_prefix: str = "kexie"  # key prefix in Redis (dedupe, rate limit, access token)
     rate_limit: int = 20  # messages per openid per rate_window seconds; 0: no limit
     rate_window: int = 60
+    kb_refresh: float = 5.0  # seconds between checks for a changed knowledge base; 0: no background rebuild
 
     @property
     def public_url(self) -> str:
@@ -137,6 +152,7 @@ def load_settings(env: dict[str, str] | None = None, *, generate_secrets: bool =
         redis_prefix=env.get("BOT_REDIS_PREFIX") or "kexie",
         rate_limit=_rate_limit(env)[0],
         rate_window=_rate_limit(env)[1],
+        kb_refresh=_seconds(env, "KB_REFRESH_SECONDS", 5.0),
     )
 
 

@@ -15,12 +15,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kb.db import get_setting, per_version, session_scope
+from kb.db import get_setting, is_current, per_version, session_scope
 from kb import gate as kb_gate
 from kb.extract import ADMIN_PART, Figure, canonical_region
 from kb.models import Document, Unanswered
@@ -112,19 +112,58 @@ def _what_it_covers(session: Session) -> tuple[str, str]:
     return listed, (EXAMPLE_QUESTION if decide(query, candidates, index).ok else "")
 
 
-def warm_up(database_url: str) -> float:
+def warm_up(database_url: str, also: Iterable[Callable[[Session], Any]] = ()) -> float:
     """Build the search index and load jieba's dictionaries (words and parts of speech) now.
 
     Without it the first question after a start pays for them (about 2 s on a 2-core
     machine); a server calls this once at start, in a background thread, so it still
-    starts at once. Writes nothing. Returns the seconds it took.
+    starts at once. `also`: more per-version builds the process needs (the action server's
+    names). Writes nothing. Returns the seconds it took.
     """
     start = time.perf_counter()
     with session_scope(database_url) as session:
         get_index(session)
         what_it_covers(session)  # the no-answer reply's places; with reports, the example question's answer
+        for build in also:
+            build(session)
         session.rollback()
     return time.perf_counter() - start
+
+
+def keep_warm_in_background(database_url: str, logger: str, every: float,
+                            also: Iterable[Callable[[Session], Any]] = (),
+                            stop: threading.Event | None = None) -> threading.Thread:
+    """Rebuild the index soon after staff change the knowledge base, off the reply path.
+
+    The index is built per knowledge version (`kb.db.per_version`), and a change made in the
+    staff console or the CLI only bumps the version in the database: without this, the first
+    citizen to ask afterwards waits for the rebuild (about 2 s) inside WeChat's 5-second
+    window. Every `every` seconds this thread reads the version (one small query) and, when
+    it changed, builds what `warm_up` builds. A question asked during a rebuild waits for it
+    (per_version's lock) rather than building it twice. Stops when `stop` is set.
+    """
+    stop = stop or threading.Event()
+    builds = tuple(also)
+    log = logging.getLogger(logger)
+
+    def run() -> None:
+        failing = False
+        while not stop.wait(every):
+            try:
+                with session_scope(database_url) as session:
+                    stale = not is_current(session, "index")
+                    session.rollback()
+                if stale:
+                    log.info("knowledge base changed: index rebuilt in %.1f s", warm_up(database_url, builds))
+                failing = False
+            except Exception as exc:  # noqa: BLE001 - a database restarting: try again next time
+                if not failing:
+                    log.warning("knowledge base refresh skipped: %s", type(exc).__name__)
+                failing = True
+
+    thread = threading.Thread(target=run, name="kb-keep-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def warm_up_in_background(database_url: str, logger: str) -> threading.Thread:

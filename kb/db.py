@@ -127,6 +127,12 @@ def per_version(session: Session, name: str, build: Callable[[Session], Any]) ->
         return value
 
 
+def is_current(session: Session, name: str) -> bool:
+    """Whether `per_version` holds `name` for this database at its current knowledge version."""
+    hit = _versioned.get((name, str(session.get_bind().url)))
+    return hit is not None and hit[0] == kb_version(session)
+
+
 def _key_url(url: str) -> str:
     return str(make_url(resolve_url(url)))
 

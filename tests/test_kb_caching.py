@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from kb import dialogue_support as support
@@ -80,3 +81,49 @@ def test_an_index_ranks_a_text_once_and_any_limit_is_a_prefix(sqlite_url: str, m
     assert [c.unit.text for c in thirty] == [c.unit.text for c in real(question, 30, ("sentence", "faq"))[1]]
     index.search(question, limit=RECENT_KEPT + 1)  # more than is kept: ranked afresh
     assert ranked == [question, question]
+
+
+def test_a_change_is_rebuilt_in_the_background_before_anyone_asks(sqlite_url: str, tmp_path: Path) -> None:
+    """Staff change something (here: the version bump every change makes); the keep-warm thread
+    rebuilds the index and the names without a question, so no citizen waits for the rebuild."""
+    import threading
+    import time
+
+    from kb import answer as kb_answer
+    from kb import search
+    from kb.db import is_current
+
+    url = _copy(sqlite_url, tmp_path)
+    kb_answer.warm_up(url)
+    with session_scope(url) as session:
+        before = search.get_index(session)
+        assert is_current(session, "index")
+    with session_scope(url) as session:  # another process (the console) changes the knowledge
+        bump_kb_version(session)
+    with session_scope(url) as session:
+        assert not is_current(session, "index")
+    stop = threading.Event()
+    thread = kb_answer.keep_warm_in_background(url, "test", 0.05, also=(support.cached_names,), stop=stop)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with session_scope(url) as session:
+                if is_current(session, "index") and is_current(session, "names"):
+                    break
+            time.sleep(0.05)
+        with session_scope(url) as session:
+            assert is_current(session, "index") and is_current(session, "names")
+            assert search.get_index(session) is not before
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert not thread.is_alive()  # it stops when told
+
+
+def test_the_refresh_interval_comes_from_the_environment() -> None:
+    from bot.config import load_settings
+
+    assert load_settings({}, generate_secrets=False).kb_refresh == 5.0
+    assert load_settings({"KB_REFRESH_SECONDS": "0"}, generate_secrets=False).kb_refresh == 0.0
+    with pytest.raises(SystemExit, match="KB_REFRESH_SECONDS"):
+        load_settings({"KB_REFRESH_SECONDS": "five"}, generate_secrets=False)
