@@ -772,6 +772,11 @@ def test_round6_questions_the_reports_do_not_answer(session, question):
     ("百分之十一点七是成都哪一年的公民科学素质比例", "2018年"),  # a spoken decimal: 11.7%
     ("绵阳科协推出的科普小剧场叫什么名字", "绵阳科普小剧场"),  # a theatre's name, not a person's
     ("西南科技大学那个锂电池的成果叫什么名字", "强稳健性锂电池循环寿命预估系统"),
+    ("书台村为了种中药材一共筹了多少钱", "150余万元"),  # 为了: grammar, not content
+    ("书台村被省里评了个什么荣誉", "四川省乡村振兴示范村"),  # 评: 表彰为
+    ("济宁科协常说的基层三长是哪三个长", "农技站站长"),  # 哪三个: which, not 3
+    ("2020年在济宁算是第几个全国科技工作者日", "第四个"),  # 第几个 and 算是: no content
+    ("宜宾市科协廉洁警示教育的主题是哪几句话", "受警醒、明底线、知敬畏、守规矩"),  # 几句话: no content
 ])
 def test_round7_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
