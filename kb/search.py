@@ -179,6 +179,10 @@ _PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学
                           r"老师|教师|委员|同志|博士|辅导员|党员|职工|用户)$")
 _HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(才能|可以|能)?(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
                      r"预约|认证|买|购买|投稿|参观|进|找|邀请|请到|订阅|预订|申报)")
+# what it takes or how to reach it (条件, 方式, 链接, 价格): a procedure the reports never give
+_REQUIREMENT_Q = re.compile(r"(?:申报|申请|报名|参评|参加|加入|入选|要啥子?|要什么|需要什么|需要哪些|满足什么|满足啥|有啥|有什么)"
+                            r"(?:条件|资格|手续|材料)|(?:订阅|报名|申请|申报|联系|购买|参与|参加)(?:方式|流程|手续|渠道|链接)"
+                            r"|链接发|网址是|票价|收费标准")
 _PROCEDURE = re.compile(r"(步骤|登录|点击|扫码|网址|下载|电话|热线|报名方式|申请方式|报名时间|报名地址)")
 # a spoken correction, as WeChat transcribes a voice message: "第二届 不是 第三届…", "挂了八年 不对 到底几年":
 # what was said before it is taken back
@@ -508,7 +512,7 @@ class Index:
         if _CONTACT_Q.search(expanded):
             qtype = "contact"
             figure = False
-        elif _HOW_TO.search(expanded):
+        elif _HOW_TO.search(expanded) or _REQUIREMENT_Q.search(expanded):
             qtype = "how"
             figure = False
         elif _DATE_Q.search(expanded):

@@ -787,6 +787,10 @@ def test_round7_questions_are_answered_as_the_report_says(session, question, sai
     "院士专家进校园活动怎么邀请到我们学校",  # how to invite: the reports only name the activity
     "济宁办的大学生医养健康大赛 一等奖是哪个学校拿的",  # 大学生 names no 大学: no sentence names the winner
     "省科协主席奖全省就两个 除了济宁 另外一个是哪个市的",  # not 济宁, and "我市" names no city
+    # what it takes or how to reach it: the reports give no procedure, only that the thing exists
+    "四川省学术技术带头人申报需要什么条件",
+    "四川科幻世界杂志社的期刊订阅方式是什么",
+    "绵阳科技辅导员培训报名链接发我一下",
 ])
 def test_round7_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
