@@ -81,6 +81,7 @@ UNIT_CLASSES = {
     "household": ("户",),
     "area": ("亩",),
     "age": ("岁",),
+    "weight": ("公斤", "千克", "斤", "吨"),
     "group": ("大",),  # "四大主导优势产业"
 }
 _CLAUSE = re.compile(r"[，,；;：:。！？!?]")

@@ -165,7 +165,8 @@ _UNIT_HINTS: list[tuple[str, str]] = [
     (r"几届|多少届", "edition"),
     (r"几户|多少户", "household"),
     (r"多少亩|几亩", "area"),
-    (r"多大|几岁|多少岁|年龄", "age"),
+    (r"多大|几岁|多少岁|年龄|岁数|年纪", "age"),
+    (r"(?:几|多少)(?:斤|公斤|千克|吨)|重量", "weight"),
     (r"(?:几|多少)(?:人次|个人|人|名|位)|人数|多少万人", "person"),
     (r"(?:几|多少)(?:场次|场|次|回|期)|次数", "times"),
     (r"(?:几|多少)年|哪几年", "year"),
@@ -426,6 +427,7 @@ class Index:
         norm = normalize(strip_fillers(our_city(_SELF_CORRECTION.sub(" ", normalize(text)))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
+        norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
         if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
             # "分红好像是8000块?", "比例是10.7%吗": a figure the citizen remembers and wants checked is
@@ -909,7 +911,9 @@ class Index:
                 factor *= 2.0
                 cand.why.append("says where it was held ×2")
             elif not _HELD_Q.search(query.normalized) and (
-                    _AT_PLACE.search(unit.text) or any(f"在{r}" in unit.text for r in REGIONS)):
+                    any(not _is_subject(query, m.group(0) + unit.text[m.end():m.end() + 8])
+                        for m in _AT_PLACE.finditer(unit.text))
+                    or any(f"在{r}" in unit.text for r in REGIONS)):
                 cand.why.append("names a place")
             else:
                 cand.eligible = False
@@ -1268,6 +1272,13 @@ def _part_of(regions: list[str], unit: Unit) -> str:
         if r in ancestors(unit.area):
             return unit.area
     return ""
+
+
+def _is_subject(query: Query, place: str) -> bool:
+    """The place a sentence names (and the words after it) is what the question asks about, not
+    where it is: "宜宾监狱在哪里" is not answered by "到四川省宜宾监狱听取…"."""
+    words = [w for w in query.words if w not in query.regions and w not in ("地方", "位置", "地点", "地址")]
+    return bool(words) and all(w in place for w in words)
 
 
 def _narrower(label: str, counted: str, question: str) -> bool:
