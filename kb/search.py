@@ -178,6 +178,8 @@ _UNIT_HINTS: list[tuple[str, str]] = [
 # A count of people even when the question says "几个": "来绵阳的院士有几个", "有多少会员".
 _PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学生|干部|人员|选手|会员|群众|农民|代表|带头人|科普员|"
                           r"老师|教师|委员|同志|博士|辅导员|党员|职工|用户)$")
+# bodies, not people: "多少个党支部" is not answered by a figure in 人
+_BODY_NOUN = re.compile(r"(支部|党组织|学会|协会|单位|企业|公司|部门|组织|机构|学校|高校|基地|站|社区|村|乡镇|县|区|市)$")
 _HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(才能|可以|能)?(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
                      r"预约|认证|买|购买|投稿|参观|进|找|邀请|请到|订阅|预订|申报)")
 # what it takes or how to reach it (条件, 方式, 链接, 价格): a procedure the reports never give
@@ -443,7 +445,8 @@ class Index:
         norm = re.sub(rf"全(?=(?:{'|'.join(REGIONS)}))", " ", norm)  # "全山东": all of 山东
         # "安州区带了几个": the place's suffix would glue to the next word
         raw = norm
-        suffix = rf"({'|'.join(REGIONS)})(?:(?:市|县|区)(?![委政])|省(?!科协|委|政))"
+        norm = re.sub(rf"({'|'.join(REGIONS)})(?=[市县区]级)", r"\1 ", norm)  # "成都市级学会": 成都 + 市级
+        suffix = rf"({'|'.join(REGIONS)})(?:(?:市|县|区)(?![委政级])|省(?!科协|委|政))"
         norm = re.sub(suffix, r"\1 ", norm)
         # "四川省科协": the province, then the reports' "省科协" (not "四川省" / "科协")
         norm = re.sub(rf"({'|'.join(REGIONS)})(?=省科协)", r"\1 ", norm)
@@ -1042,6 +1045,8 @@ class Index:
                 continue
             if counted and _narrower(label, query.focus[0], query.normalized):
                 continue  # "多少家市级学会" is not "14家市级优秀学会": the figure counts a chosen few
+            if not counted and content and _narrower(label, content[-1], query.normalized):
+                continue  # nor, asked without a word before 多少 ("市级学会一共有多少个"), is it
             if best is None or cov > best_cov:
                 best, best_cov = fig, cov
         if best is not None and best_cov <= 0 and content:
@@ -1365,6 +1370,9 @@ def _compatible(query: Query, fig: Figure) -> bool:
     if query.unit_class == "count":
         if kind == "times":  # "几个活动": 132场次; but "多少个农技协" is not "讲座24期次"
             return any(_EVENTISH.search(f) for f in query.focus)
+        if kind == "person" and query.focus and _BODY_NOUN.search(query.focus[0]) and \
+                re.search(r"(?:几|多少)个(?!人)", query.normalized):
+            return False  # "多少个党支部参加": bodies, not "60余人参加会议"
         return kind in ("items", "person", "group", "household")
     if query.unit_class == "items":
         return kind in ("items", "times")  # "走访了多少家企业": 走访全市企业2600余次

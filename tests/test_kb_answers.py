@@ -793,6 +793,8 @@ def test_round7_questions_are_answered_as_the_report_says(session, question, sai
     "绵阳科技辅导员培训报名链接发我一下",
     "宜宾监狱具体在什么地方",  # "到四川省宜宾监狱听取…" names it, not where it is
     "绵阳农科院院长王秀全今年好大岁数了",  # 好大岁数: how old; no report gives an age
+    "省科协那次述职评议会议一共有多少个党支部参加",  # bodies: "共60余人参加会议" counts people
+    "成都市级学会一共有多少个",  # 成都 + 市级; "14家市级优秀学会" counts a chosen few, asked with nothing before 多少
 ])
 def test_round7_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
