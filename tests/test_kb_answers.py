@@ -779,6 +779,8 @@ def test_round6_questions_the_reports_do_not_answer(session, question):
     ("宜宾市科协廉洁警示教育的主题是哪几句话", "受警醒、明底线、知敬畏、守规矩"),  # 几句话: no content
     ("第二届“科创会”挑出来的科创项目一共有多少个", "5740个"),  # 挑出来: 遴选
     ("绵阳杰出科技工作者里头 新闻点名提到的是哪一位", "赵剑衡"),  # 哪一位: who; 点名提到: the report's
+    # who asks is not what is asked: the introduction keeps only its place
+    ("您好，我是绵阳一个学会的老会员，想问问市科协这几年给学会办过多少回培训？", "20余次"),
 ])
 def test_round7_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
