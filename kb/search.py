@@ -759,7 +759,9 @@ class Index:
                 elif h < 1.0 and unit.frame and said(w, unit.frame) >= 1.0:
                     h = max(h, FRAME_HIT)
                 elif h < 1.0 and unit.lead and said(w, unit.lead, False) >= 1.0:
-                    h = max(h, LEAD_HIT)
+                    # a sentence that points back at its section's meeting ("…60余人参加会议") says
+                    # what the section's first line names; any other sentence of it, partly
+                    h = max(h, 1.0 if _BACK_TO_MEETING.search(unit.norm) else LEAD_HIT)
                 elif h < 1.0 and (w in unit.passage_norm or w in unit.title_norm):
                     h = max(h, 0.5)
                 if unit.byline and _AUTHOR_Q.fullmatch(w):
@@ -1295,6 +1297,9 @@ def _who_i_am(text: str) -> str:
     rest = text[m.end():]
     places = regions_in(m.group(1))
     return (places[0] + " " if places and not regions_in(rest) else "") + rest
+
+
+_BACK_TO_MEETING = re.compile(r"(参加会议|出席会议|会议由|会上|主持会议|到会指导)")
 
 
 def _is_subject(query: Query, place: str) -> bool:

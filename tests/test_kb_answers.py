@@ -781,6 +781,8 @@ def test_round6_questions_the_reports_do_not_answer(session, question):
     ("绵阳杰出科技工作者里头 新闻点名提到的是哪一位", "赵剑衡"),  # 哪一位: who; 点名提到: the report's
     # who asks is not what is asked: the introduction keeps only its place
     ("您好，我是绵阳一个学会的老会员，想问问市科协这几年给学会办过多少回培训？", "20余次"),
+    # "…共60余人参加会议" points back at the meeting its section's first line names
+    ("省科协述责述廉会议一共来了多少人", "60余人"),
 ])
 def test_round7_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
