@@ -431,6 +431,7 @@ class Index:
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
+        norm = self._claimed_place(norm)
         if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
             # "分红好像是8000块?", "比例是10.7%吗": a figure the citizen remembers and wants checked is
             # asked, not given: "分红好像是多少块" (the reply shows the report's figure, right or not)
@@ -550,6 +551,20 @@ class Index:
                      optional=optional, fixes=fixes, recent=bool(_RECENT_Q.search(expanded)),
                      words=list(dict.fromkeys(words)), alternatives=alternatives, raw=raw, related=related,
                      answer_type=answer_type, contrasts=_contrasts_asked(words))
+
+    def _claimed_place(self, norm: str) -> str:
+        """A place the citizen guesses is asked, not given: "是不是在任城区启动的?" asks where it
+        started, and "好像是巴中恩阳区的吧? 到底属于哪个区" does not need a sentence about 恩阳
+        (the most specific place of the guess goes; 巴中 stays)."""
+        places = "|".join(sorted(REGIONS, key=len, reverse=True))
+        norm = re.sub(rf"是不是在(?:{places})(?:市|县|区)?", "在哪里", norm)
+        m = re.search(r"(?:好像是|好像在|应该是|应该在|是不是)([^,，?？\s吧吗]*)", norm)
+        if m and re.search(r"(哪个|哪里|在哪|什么地方)", norm[m.end():]):
+            claimed = regions_in(m.group(1))
+            if claimed:
+                clause = re.sub(rf"{claimed[0]}(?:市|县|区)?", " ", m.group(1), count=1)
+                norm = norm[:m.start(1)] + clause + norm[m.end(1):]
+        return norm
 
     def _join_verb(self, m: re.Match[str]) -> str:
         """A verb the reports write as one word, split by 的/了/过 in speech ("颁的奖", "讲的话",

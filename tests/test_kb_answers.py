@@ -783,6 +783,9 @@ def test_round6_questions_the_reports_do_not_answer(session, question):
     ("您好，我是绵阳一个学会的老会员，想问问市科协这几年给学会办过多少回培训？", "20余次"),
     # "…共60余人参加会议" points back at the meeting its section's first line names
     ("省科协述责述廉会议一共来了多少人", "60余人"),
+    # a place the citizen guesses is asked, not given
+    ("济宁2020年全国科普日主场活动是不是在任城区启动的", "汶上县"),
+    ("书台村应该是巴中恩阳区的吧 到底在哪个镇", "曾口镇"),
 ])
 def test_round7_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
