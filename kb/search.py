@@ -847,6 +847,8 @@ class Index:
                 # the sentence's own edition, else the one its section speaks of, else its passage's
                 own = _editions(unit.norm) or _editions(unit.frame)
                 ok = n in own if own else bool(re.search(edition, unit.context + " " + unit.passage_norm))
+                if not ok and not _editions(unit.norm) and unit.frame and _listed_editions(unit, n):
+                    ok = True  # "成功举办第19届…大赛,第21届信息学竞赛、第4届机器人竞赛。其中…": any of the list
             elif re.search(rf"第{re.escape(n)}[批期]", query.normalized):
                 ok = bool(re.search(rf"第{re.escape(n)}[届批期]", unit.context + " " + unit.passage_norm))
             elif re.search(rf"(?<![\d.]){re.escape(n)}大", query.normalized):
@@ -1201,6 +1203,14 @@ def _unglue(m: re.Match[str], corpus: str) -> str:
     if len(m.group(2)) == 1 and m.group(2) + after in corpus and general_word_freq(m.group(2) + after) >= 50:
         return m.group(0)
     return m.group(1) + m.group(2) + " "
+
+
+def _listed_editions(unit: Unit, n: str) -> bool:
+    """The sentence that set the section's edition (`frame`) lists several editions of several
+    events, the asked one among them."""
+    source = next((s for s in re.split(r"[。;；]", unit.passage_norm) if unit.frame in s), "")
+    found = _editions(source)
+    return len(found) >= 2 and n in found
 
 
 def _editions(text: str) -> set[str]:
