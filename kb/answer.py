@@ -389,7 +389,18 @@ def _rival(best: Candidate, other: Candidate, query: Query | None = None) -> boo
         return False
     if best.unit.is_heading and best.unit.text in other.unit.heading and best.unit.text not in other.unit.text:
         return False
+    if query is not None and query.qtype == "date":
+        # a date question: a sentence that gives no date, or the same date, gives no other answer
+        theirs, ours = _dates(other.unit.text), _dates(best.unit.text)
+        if not theirs or ours <= theirs or (_DAY.search(best.unit.text) and not _DAY.search(other.unit.text)):
+            return False  # (nor does one that only names a year when the best gives the day)
     return True
+
+
+def _dates(text: str) -> set[str]:
+    """The days (and, without a day, the months and years) a sentence gives: "5月30日" -> 5月30日."""
+    days = {m.group(0).replace("号", "日") for m in _DAY.finditer(text)}
+    return days or set(re.findall(r"20\d{2}年\d{1,2}月|(?<!\d)\d{1,2}月(?!\d)|20\d{2}年", text))
 
 
 def _answer_key(c: Candidate) -> str:

@@ -788,6 +788,8 @@ def test_round6_questions_the_reports_do_not_answer(session, question):
     ("书台村应该是巴中恩阳区的吧 到底在哪个镇", "曾口镇"),
     # "成功举办第19届…大赛,第21届信息学竞赛、第4届机器人竞赛。其中…": the edition is any of the list
     ("济宁第19届青少年科创大赛的选手在省赛拿了多少个一等奖", "24项"),
+    # a date question: a sentence that gives no date, or only a year, is no rival to the day
+    ("第三届天府科技云服务大会是啥时候开的", "1月18日"),
 ])
 def test_round7_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
