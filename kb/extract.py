@@ -150,6 +150,24 @@ def our_city(text: str) -> str:
     return text[:m.start()] + city + " " + text[intro.end():]
 
 
+# a citizen saying who they are before asking: "我是绵阳一个学会的老会员，想问问…", "我是高校老师，…"
+_WHO_I_AM = re.compile(r"^[\s,，]*(?:你好|您好)?[\s,，]*(?:我|俺)是([^,，。?？!！\s]{0,16}?)的?"
+                       r"(?:老|普通|一名|一个)?(?:会员|老师|教师|家长|学生|农民|村民|干部|记者|志愿者|科技工作者|工作者|"
+                       r"员工|职工|党员|村干部|研究生|大学生|退休职工|退休人员|辅导员|企业主|老板|工程师)[\s,，]+(?=\S)")
+
+
+def who_asks(text: str) -> str:
+    """A self-introduction by role is who asks, not what is asked: only its place is kept, and only
+    when the question names none ("我是绵阳一个学会的老会员，想问问市科协…" -> "绵阳 想问问市科协…").
+    (An introduction by district alone, "我是北川的农民", is `our_city`'s.)"""
+    m = _WHO_I_AM.match(text)
+    if m is None:
+        return text
+    rest = text[m.end():]
+    places = regions_in(m.group(1))
+    return (places[0] + " " if places and not regions_in(rest) else "") + rest
+
+
 def _depth(region: str) -> int:
     d = 0
     while region in REGION_PARENT:

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.db import per_version
-from kb.extract import ADDED_DISTRICTS, REGIONS, Figure, ancestors, figures, our_city, regions_in
+from kb.extract import ADDED_DISTRICTS, REGIONS, Figure, ancestors, figures, our_city, regions_in, who_asks
 from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
@@ -426,7 +426,7 @@ class Index:
     # -- the question ----------------------------------------------------------
 
     def parse(self, text: str) -> Query:
-        norm = normalize(strip_fillers(_who_i_am(our_city(_SELF_CORRECTION.sub(" ", normalize(text))))))
+        norm = normalize(strip_fillers(who_asks(our_city(_SELF_CORRECTION.sub(" ", normalize(text))))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
@@ -1305,23 +1305,6 @@ def _part_of(regions: list[str], unit: Unit) -> str:
         if r in ancestors(unit.area):
             return unit.area
     return ""
-
-
-# a citizen saying who they are before asking: "我是绵阳一个学会的老会员，想问问…", "我是高校老师，…"
-_WHO_I_AM = re.compile(r"^[\s,，]*(?:你好|您好)?[\s,，]*(?:我|俺)是([^,，。?？!！\s]{0,16}?)的?"
-                       r"(?:老|普通|一名|一个)?(?:会员|老师|教师|家长|学生|农民|村民|干部|记者|志愿者|科技工作者|工作者|"
-                       r"员工|职工|党员|村干部|研究生|大学生|退休职工|退休人员|辅导员|企业主|老板|工程师)[\s,，]+(?=\S)")
-
-
-def _who_i_am(text: str) -> str:
-    """A self-introduction is who asks, not what is asked: only its place is kept, and only when
-    the question names none ("我是绵阳一个学会的老会员，想问问市科协…" -> "绵阳 想问问市科协…")."""
-    m = _WHO_I_AM.match(text)
-    if m is None:
-        return text
-    rest = text[m.end():]
-    places = regions_in(m.group(1))
-    return (places[0] + " " if places and not regions_in(rest) else "") + rest
 
 
 _BACK_TO_MEETING = re.compile(r"(参加会议|出席会议|会议由|会上|主持会议|到会指导)")
