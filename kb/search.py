@@ -164,7 +164,7 @@ _UNIT_HINTS: list[tuple[str, str]] = [
     (r"第几届|第几批|第几期|第几", "ordinal"),
     (r"几届|多少届", "edition"),
     (r"几户|多少户", "household"),
-    (r"多少亩|几亩", "area"),
+    (r"多少亩|几亩|面积", "area"),
     (r"多大|几岁|多少岁|年龄|岁数|年纪", "age"),
     (r"(?:几|多少)(?:斤|公斤|千克|吨)|重量", "weight"),
     (r"(?:几|多少)(?:人次|个人|人|名|位)|人数|多少万人", "person"),
@@ -509,7 +509,7 @@ class Index:
                 unit_class = name
                 break
         figure = bool(_QUESTION_WORD.search(expanded)) or unit_class in ("ordinal",) or (
-            unit_class == "money" and not _WH_WORD.search(expanded))  # "成都工作站 争取经费", typed like a search
+            unit_class in ("money", "area") and not _WH_WORD.search(expanded))  # "成都工作站 争取经费", "枳壳 面积"
         focus, counted, modifiers = _focus(_GUESS_SPAN.sub(" ", norm))  # "申请专利两千多项吧 具体多少": 申请专利
         if figure and not unit_class and focus and any(_PERSON_NOUN.search(f) for f in (
                 focus[:1] if counted else focus[-1:] + focus[:1])):

@@ -790,6 +790,8 @@ def test_round6_questions_the_reports_do_not_answer(session, question):
     ("济宁第19届青少年科创大赛的选手在省赛拿了多少个一等奖", "24项"),
     # a date question: a sentence that gives no date, or only a year, is no rival to the day
     ("第三届天府科技云服务大会是啥时候开的", "1月18日"),
+    ("安州区在天府科技云上注册的搞科研的人有多少", "16507人"),  # 搞科研的人: 科技工作者
+    ("书台村 枳壳 面积", "510亩"),  # 面积 typed like a search asks for an area
 ])
 def test_round7_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
