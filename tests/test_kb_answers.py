@@ -792,6 +792,7 @@ def test_round6_questions_the_reports_do_not_answer(session, question):
     ("第三届天府科技云服务大会是啥时候开的", "1月18日"),
     ("安州区在天府科技云上注册的搞科研的人有多少", "16507人"),  # 搞科研的人: 科技工作者
     ("书台村 枳壳 面积", "510亩"),  # 面积 typed like a search asks for an area
+    ("成都2018年老百姓里够得上科学素质标准的占好多", "11.7%"),  # 老百姓: 公民
 ])
 def test_round7_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
