@@ -17,6 +17,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kb.db import get_setting, set_setting
@@ -170,7 +171,15 @@ def ensure_first_admin(session: Session, username: str, password: str | None) ->
     generated = None
     if not password:
         password = generated = secrets.token_urlsafe(12)
-    create_user(session, username or "admin", password, role="admin", actor="bootstrap")
+    try:
+        with session.begin_nested():
+            create_user(session, username or "admin", password, role="admin", actor="bootstrap")
+    except (AccountError, IntegrityError):
+        # two servers starting together (replicas sharing one database) both found no account;
+        # the other one created it between our count and our insert: nothing left to do
+        if count_users(session) > 0:
+            return None
+        raise
     return generated
 
 

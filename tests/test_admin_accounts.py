@@ -77,6 +77,37 @@ def test_first_admin_only_when_there_is_no_account(sqlite_kb: str) -> None:
         assert accounts.count_users(session) == 1
 
 
+@pytest.mark.parametrize("stale", ["count", "count and name"])
+def test_two_servers_starting_together_create_one_first_admin(admin_kb: str, stale: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replicas sharing a database both find no account at start; the one that comes second
+    (its count, and maybe its name check, read before the other's commit) must start anyway."""
+    with session_scope(admin_kb) as session:
+        assert accounts.ensure_first_admin(session, "admin", "first password") is None  # server A
+    real_count = accounts.count_users
+    monkeypatch.setattr(accounts, "count_users", _once(0, real_count))
+    if stale == "count and name":  # the insert itself meets the other's row: IntegrityError
+        monkeypatch.setattr(accounts, "by_name", _once(None, accounts.by_name))
+    with session_scope(admin_kb) as session:  # server B
+        assert accounts.ensure_first_admin(session, "admin", "second password") is None
+    with session_scope(admin_kb) as session:
+        assert real_count(session) == 1
+        assert accounts.authenticate(session, "admin", "first password") is not None
+
+
+def _once(value, then):  # noqa: ANN001, ANN202
+    """A stand-in that returns `value` on its first call (a read made before the other server's
+    commit), then what `then` returns."""
+    calls: list[int] = []
+
+    def stand_in(*args):  # noqa: ANN002, ANN202
+        if not calls:
+            calls.append(1)
+            return value
+        return then(*args)
+    return stand_in
+
+
 def test_first_admin_with_a_generated_password(sqlite_kb: str) -> None:
     with session_scope(sqlite_kb) as session:
         generated = accounts.ensure_first_admin(session, "admin", None)
