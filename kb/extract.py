@@ -127,27 +127,22 @@ def regions_in(text: str) -> list[str]:
 
 
 def our_city(text: str) -> str:
-    """ "我在郫都 想问咱们市…" -> " 想问成都…": where the citizen says they live stands for
-    "our city"; the question is about the city, not the district.
+    """Who asks is not what is asked.
 
-    A citizen who only introduces themselves ("我是北川的农民 想问下科协这五年搞了多少次培训")
-    asks about their city's association, whose report covers the district: the introduction
-    becomes the city, unless the question itself names a place."""
+    "我在郫都 想问咱们市…" -> " 想问成都…": where the citizen says they live stands for "our
+    city". A self-introduction ("我是北川的农民 想问…", "我是绵阳一个学会的老会员，想问问市科协…")
+    is dropped, and its place stands for what is asked about, as the city whose association's
+    report covers it (北川 -> 绵阳), unless the question itself names a place. Both the search
+    (kb.search) and the dialogue (actions.answer) read a question through this."""
     m = _SPEAKER.search(text)
-    if m is None:
-        return text
-    city = REGION_PARENT[m.group("a") or m.group("b")]
-    if _OUR_CITY.search(text):
+    if m is not None and _OUR_CITY.search(text):
+        city = REGION_PARENT[m.group("a") or m.group("b")]
         return _OUR_CITY.sub(city, text[:m.start()] + " " + text[m.end():], count=1)
-    if m.group("a") is None:
+    start, end, place = _introduction(text, m)
+    if end <= start:
         return text
-    intro = _INTRO_REST.match(text, m.end())  # "…的农民 ": who they are, up to the question
-    if intro is None:
-        return text
-    rest = text[:m.start()] + text[intro.end():]
-    if regions_in(rest):
-        return text
-    return text[:m.start()] + city + " " + text[intro.end():]
+    rest = text[:start] + text[end:]
+    return text[:start] + (place + " " if place and not regions_in(rest) else "") + text[end:]
 
 
 # a citizen saying who they are before asking: "我是绵阳一个学会的老会员，想问问…", "我是高校老师，…"
@@ -156,16 +151,19 @@ _WHO_I_AM = re.compile(r"^[\s,，]*(?:你好|您好)?[\s,，]*(?:我|俺)是([^,
                        r"员工|职工|党员|村干部|研究生|大学生|退休职工|退休人员|辅导员|企业主|老板|工程师)[\s,，]+(?=\S)")
 
 
-def who_asks(text: str) -> str:
-    """A self-introduction by role is who asks, not what is asked: only its place is kept, and only
-    when the question names none ("我是绵阳一个学会的老会员，想问问市科协…" -> "绵阳 想问问市科协…").
-    (An introduction by district alone, "我是北川的农民", is `our_city`'s.)"""
+def _introduction(text: str, speaker: re.Match[str] | None) -> tuple[int, int, str]:
+    """Where a self-introduction starts and ends, and the place it stands for: a district's city
+    ("我是北川的农民 " -> 绵阳), else the place a role's introduction names ("我是绵阳一个学会的老会员，"
+    -> 绵阳)."""
+    if speaker is not None and speaker.group("a") is not None:
+        rest = _INTRO_REST.match(text, speaker.end())  # "…的农民 ": who they are, up to the question
+        if rest is not None:
+            return speaker.start(), rest.end(), REGION_PARENT[speaker.group("a")]
     m = _WHO_I_AM.match(text)
     if m is None:
-        return text
-    rest = text[m.end():]
-    places = regions_in(m.group(1))
-    return (places[0] + " " if places and not regions_in(rest) else "") + rest
+        return 0, 0, ""
+    named = regions_in(m.group(1))
+    return m.start(), m.end(), named[0] if named else ""
 
 
 def _depth(region: str) -> int:

@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kb.db import per_version
-from kb.extract import ADDED_DISTRICTS, REGIONS, Figure, ancestors, figures, our_city, regions_in, who_asks
+from kb.extract import ADDED_DISTRICTS, REGIONS, Figure, ancestors, figures, our_city, regions_in
 from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
@@ -426,7 +426,7 @@ class Index:
     # -- the question ----------------------------------------------------------
 
     def parse(self, text: str) -> Query:
-        norm = normalize(strip_fillers(who_asks(our_city(_SELF_CORRECTION.sub(" ", normalize(text))))))
+        norm = normalize(strip_fillers(our_city(_SELF_CORRECTION.sub(" ", normalize(text)))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old

@@ -440,6 +440,15 @@ def test_grammar_characters_are_not_read_as_a_place_typo(session, question):
     assert result.query is not None and result.query.fixes == [], result.query.fixes
 
 
+def test_a_self_introduction_is_who_asks_and_its_place_what_is_asked_about():
+    from kb.extract import our_city
+
+    assert our_city("我是北川的农民 想问下科协这五年搞了多少次技术培训") == "绵阳 想问下科协这五年搞了多少次技术培训"
+    assert our_city("您好，我是绵阳一个学会的老会员，想问问市科协办过几次培训") == "绵阳 想问问市科协办过几次培训"
+    assert our_city("我是高校老师，带学生参加过首届大赛") == "带学生参加过首届大赛"
+    assert our_city("我是成都的老师，绵阳有几个科普基地") == "绵阳有几个科普基地"  # the question names a place
+
+
 def test_our_city_needs_the_citizen_to_say_where_they_are():
     from kb.extract import our_city
 
