@@ -112,7 +112,7 @@ def per_version(session: Session, name: str, build: Callable[[Session], Any]) ->
     build it, and nobody waits for a build they do not need.
     """
     version = kb_version(session)
-    key = (name, str(session.get_bind().url))
+    key = _key(session, name)
     hit = _versioned.get(key)
     if hit is not None and hit[0] == version:
         return hit[1]
@@ -129,8 +129,12 @@ def per_version(session: Session, name: str, build: Callable[[Session], Any]) ->
 
 def is_current(session: Session, name: str) -> bool:
     """Whether `per_version` holds `name` for this database at its current knowledge version."""
-    hit = _versioned.get((name, str(session.get_bind().url)))
+    hit = _versioned.get(_key(session, name))
     return hit is not None and hit[0] == kb_version(session)
+
+
+def _key(session: Session, name: str) -> tuple[str, str]:
+    return name, str(session.get_bind().url)
 
 
 def _key_url(url: str) -> str:
