@@ -134,14 +134,17 @@ FRESH12_QUESTIONS = DATA / "kb_questions_fresh12.yml"  # split "fresh12": round 
 FRESH13_QUESTIONS = DATA / "kb_questions_fresh13.yml"  # split "fresh13": officialese, abbreviations, misremembered
 FRESH14_QUESTIONS = DATA / "kb_questions_fresh14.yml"  # split "fresh14": voice messages as WeChat transcribes them
 FRESH15_QUESTIONS = DATA / "kb_questions_fresh15.yml"  # split "fresh15": round 7's blind batch (held out)
+FRESH16_QUESTIONS = DATA / "kb_questions_fresh16.yml"  # split "fresh16": citizens in their own words (development)
+FRESH17_QUESTIONS = DATA / "kb_questions_fresh17.yml"  # split "fresh17": round 8's blind everyday mix (held out)
 QUESTION_FILES = (DEFAULT_QUESTIONS, EXTRA_QUESTIONS, EXTRA2_QUESTIONS, FRESH2_QUESTIONS, FRESH3_QUESTIONS,
                   FRESH4_QUESTIONS, FRESH5_QUESTIONS, FRESH6_QUESTIONS, FRESH7_QUESTIONS, FRESH8_QUESTIONS,
                   FRESH9_QUESTIONS, FRESH10_QUESTIONS, FRESH11_QUESTIONS, FRESH12_QUESTIONS,
-                  FRESH13_QUESTIONS, FRESH14_QUESTIONS, FRESH15_QUESTIONS)
+                  FRESH13_QUESTIONS, FRESH14_QUESTIONS, FRESH15_QUESTIONS, FRESH16_QUESTIONS, FRESH17_QUESTIONS)
 SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "fresh4", "fresh6", "fresh7", "fresh9",
-          "fresh10", "fresh11", "fresh13", "fresh14", "fresh5", "fresh8", "fresh12", "fresh15", "test")
+          "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh5", "fresh8", "fresh12", "fresh15", "fresh17",
+          "test")
 CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh4", "fresh6", "fresh7", "fresh9",
-                      "fresh10", "fresh11", "fresh13", "fresh14")
+                      "fresh10", "fresh11", "fresh13", "fresh14", "fresh16")
 
 
 @dataclass
