@@ -394,7 +394,13 @@ def _rival(best: Candidate, other: Candidate, query: Query | None = None) -> boo
         theirs, ours = _dates(other.unit.text), _dates(best.unit.text)
         if not theirs or ours <= theirs or (_DAY.search(best.unit.text) and not _DAY.search(other.unit.text)):
             return False  # (nor does one that only names a year when the best gives the day)
+        day_of = _DAY_OF.search(best.unit.norm)
+        if day_of and day_of.group(1) in query.normalized:
+            return False  # "5月30日“全国科技工作者日”当天": the day itself; "5月29日,庆祝…" is a day of events for it
     return True
+
+
+_DAY_OF = re.compile(r"\d{1,2}月\d{1,2}[日号][“\"]([^”\"]{2,15})[”\"]当天")
 
 
 def _dates(text: str) -> set[str]:

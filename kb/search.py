@@ -253,6 +253,7 @@ _HAS_DATE = re.compile(r"(\d{1,2}月\d{1,2}[日号]|20\d{2}年|\d{1,2}月)")
 _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|常委|博士|教授|同志|第一书记|记者|负责人)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名条所年月日号期位篇部种批支座处件天户台套本门村站元亩回单]*")
+_BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
 _MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单")
 
 
@@ -454,7 +455,7 @@ class Index:
         norm, fixes = mend_typos(norm, self.vocabulary, self.known, places=self._places)
         norm = re.sub(r"(哪(?:个|一个)?|所在(?:的)?)乡镇", r"\1镇", norm)  # "所在乡镇": the reports name a 镇
         norm = re.sub(r"哪[两三四五六七八九](?=[个项家位种样句条])", "哪几", norm)  # "哪三个长": which, not 3
-        norm = re.sub(r"哪一(?=[位个家项])", "哪", norm)  # "是哪一位": who, not one person
+        norm = re.sub(r"哪一(?=[位个家项天年])", "哪", norm)  # "是哪一位": who, not one person
         norm = re.sub(suffix, r"\1 ", norm)
         optional: set[str] = set()
         alternatives: dict[str, list[str]] = {}
@@ -511,8 +512,11 @@ class Index:
         figure = bool(_QUESTION_WORD.search(expanded)) or unit_class in ("ordinal",) or (
             unit_class in ("money", "area") and not _WH_WORD.search(expanded))  # "成都工作站 争取经费", "枳壳 面积"
         focus, counted, modifiers = _focus(_GUESS_SPAN.sub(" ", norm))  # "申请专利两千多项吧 具体多少": 申请专利
-        if figure and not unit_class and focus and any(_PERSON_NOUN.search(f) for f in (
-                focus[:1] if counted else focus[-1:] + focus[:1])):
+        # the head names who is counted: "多少名专家", "受益群众多少"; of "院士工作站 数量" it is 工作站,
+        # a thing (院士 only says which), and a verb before the question word names no head
+        head = focus[:1] if counted or not focus else focus[-1:] if _pos_of(focus[-1]).startswith("n") and not \
+            _PERSON_NOUN.search(focus[-1]) else focus[-1:] + focus[:1]
+        if figure and not unit_class and focus and any(_PERSON_NOUN.search(f) for f in head):
             unit_class = "person"
         if figure and not unit_class and re.search(r"(?:几|多少)个", expanded):
             unit_class = "count"  # "多少个学会", "几个大使": things or people, not a share or an age
@@ -1251,7 +1255,13 @@ def _focus(normalized: str) -> tuple[list[str], bool, list[str]]:
             break
     if after:
         return after[-1:] + after[:-1] + verb, True, after[:-1]
-    before = [w for w in words[max(0, idx - 3):idx] if useful(w) and w not in REGIONS and len(w) >= 2][-2:]
+    # "拿到国家级的奖一共多少个": an adverb between the thing and the question word is no word of it,
+    # and a one-character noun (奖) may name it
+    stop = idx
+    while stop > 0 and words[stop - 1] in _BEFORE_FILLER:
+        stop -= 1
+    before = [w for n, w in enumerate(words[:stop]) if n >= stop - 3 and useful(w) and w.rstrip("市县区") not in REGIONS and (
+        len(w) >= 2 or (n == stop - 1 and _pos_of(w) == "n"))][-2:]
     return before, False, []
 
 
@@ -1404,6 +1414,8 @@ def _compatible(query: Query, fig: Figure) -> bool:
         if kind == "person" and query.focus and _BODY_NOUN.search(query.focus[0]) and \
                 re.search(r"(?:几|多少)个(?!人)", query.normalized):
             return False  # "多少个党支部参加": bodies, not "60余人参加会议"
+        if kind == "person" and fig.unit.endswith("人次"):
+            return False  # "多少个" counts bodies or people, never visits: not "开展疫情排查1.2万人次"
         return kind in ("items", "person", "group", "household")
     if query.unit_class == "items":
         return kind in ("items", "times")  # "走访了多少家企业": 走访全市企业2600余次
