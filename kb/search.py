@@ -91,7 +91,7 @@ _NAMED_KIND_Q = re.compile(rf"({'|'.join(NAME_KINDS)})(?:是|叫|为)?(?:什么|
 # the name a report quotes next to the kind of thing asked for: “…”为主题, 主题为“…”, “…”栏目
 _QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|叫)?“[^”]{{2,40}}”)"
 QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
-_ANSWER_TYPE = re.compile(r"(?:什么|啥|哪个|哪些|哪家|哪所|哪种|哪项|哪一|哪两)\s*([\u4e00-\u9fff]{2,4})")
+_ANSWER_TYPE = re.compile(r"(?:什么|啥|哪个|哪些|哪家|哪所|哪种|哪项|哪一|哪两|哪几个?)\s*([\u4e00-\u9fff]{2,4})")
 ANSWER_TYPE_WEIGHT = 0.25
 ASKED_NUMBER = 0.3  # label coverage a figure gains when its clause says a number the question names
 CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for 家, 项 for 次, 届 for 次)

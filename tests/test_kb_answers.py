@@ -866,6 +866,8 @@ def test_which_national_society_is_no_place_question(session):
     ("绵阳 院士工作站 数量", "3家"),  # the head is 工作站, a thing: 院士 does not make it a count of people
     # "5月30日“全国科技工作者日”当天" gives the day itself; "5月29日,庆祝…活动" is no rival answer
     ("全国科技工作者日是哪一天", "5月30日"),
+    # 哪几个活动 asks for activities by name (哪两个 is read 哪几 since round 7): 活动 is the kind of answer
+    ("第三届天府科技云大会新增了哪几个活动", "京川渝"),
 ])
 def test_round8_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
