@@ -868,6 +868,7 @@ def test_which_national_society_is_no_place_question(session):
     ("全国科技工作者日是哪一天", "5月30日"),
     # 哪几个活动 asks for activities by name (哪两个 is read 哪几 since round 7): 活动 is the kind of answer
     ("第三届天府科技云大会新增了哪几个活动", "京川渝"),
+    ("书台村种药材怎么凑的钱 凑了多少", "150余万元"),  # 钱 … 多少 asks money: not 510亩
 ])
 def test_round8_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
