@@ -181,7 +181,9 @@ _PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学
                           r"老师|教师|委员|同志|博士|辅导员|党员|职工|用户)$")
 # bodies, not people: "多少个党支部" is not answered by a figure in 人
 _BODY_NOUN = re.compile(r"(支部|党组织|学会|协会|单位|企业|公司|部门|组织|机构|学校|高校|基地|站|社区|村|乡镇|县|区|市)$")
-_HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(才能|可以|能)?(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
+# ("怎么给孩子报名", "如何帮我们单位申请": for whom comes between)
+_HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(?:[给帮替让带][\u4e00-\u9fff]{1,4}?)?(才能|可以|能)?"
+                     r"(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
                      r"预约|认证|买|购买|投稿|参观|进|找|邀请|请到|订阅|预订|申报)")
 # what it takes or how to reach it (条件, 方式, 链接, 价格): a procedure the reports never give
 _REQUIREMENT_Q = re.compile(r"(?:申报|申请|报名|参评|参加|加入|入选|要啥子?|要什么|需要什么|需要哪些|满足什么|满足啥|有啥|有什么)"
