@@ -256,6 +256,9 @@ _HAS_DATE = re.compile(r"(\d{1,2}月\d{1,2}[日号]|20\d{2}年|\d{1,2}月)")
 _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|常委|博士|教授|同志|第一书记|记者|负责人)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名条所年月日号期位篇部种批支座处件天户台套本门村站元亩回单]*")
+# a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
+_WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
+_WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
 _MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单")
 
@@ -986,6 +989,8 @@ class Index:
             cand.eligible = False
             cand.why.append(clash)
         level_clash = _level_clash(query.raw, unit.text) or _title_clash(query.normalized, unit.text)
+        if not level_clash and _WINNER_Q.search(query.normalized) and not _WINNER.search(unit.context):
+            level_clash = "names no winner"  # "大赛的冠军是哪所学校": "成功举办…大赛" is not who won
         if level_clash:
             cand.eligible = False
             cand.why.append(level_clash)
