@@ -259,6 +259,7 @@ _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名�
 # a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
 _WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
+_EXCEPT_WHO = re.compile(r"除(?:了)?([\u4e00-\u9fff]{2,4}?)(?:以外|之外|外)?[\s,，]*(?:还有|另外|其他|别的)")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
 _MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单")
 
@@ -991,6 +992,9 @@ class Index:
         level_clash = _level_clash(query.raw, unit.text) or _title_clash(query.normalized, unit.text)
         if not level_clash and _WINNER_Q.search(query.normalized) and not _WINNER.search(unit.context):
             level_clash = "names no winner"  # "大赛的冠军是哪所学校": "成功举办…大赛" is not who won
+        if not level_clash and query.qtype == "who":
+            level_clash = _nobody_else(query.normalized, unit, [
+                w for w in query.words if len(w) >= 2 and w not in query.regions and self.df.get(w, 0) < 0.05 * self.n])
         if level_clash:
             cand.eligible = False
             cand.why.append(level_clash)
@@ -1228,6 +1232,24 @@ def _listed_editions(unit: Unit, n: str) -> bool:
 def _editions(text: str) -> set[str]:
     """Editions a normalised text names: "第3届" -> "3", "首届" -> "1"."""
     return {"1" if m.group(0).startswith("首") else m.group(0)[1:-1] for m in _EDITION.finditer(text)}
+
+
+def _nobody_else(question: str, unit: Unit, words: list[str]) -> str:
+    """"除了赵剑衡还有谁": a sentence that names 赵剑衡 answers only if it names another person in a
+    clause that says what his does ("副主席毛大付主持,党组成员、副主席经戈…" does; in "评选赵剑衡等
+    “绵阳杰出科技工作者”8名,举荐…王秀全入选…“最美科技工作者”" 王秀全 was chosen for another honour)."""
+    m = _EXCEPT_WHO.search(question)
+    if not m or m.group(1) not in unit.norm:
+        return ""
+    named = m.group(1)
+    clauses = re.split(r"[，,；;。]", unit.norm)
+    own = next(c for c in clauses if named in c)
+    shared = [w for w in words if w != named and w in own]
+    for clause in clauses:
+        if any(n != named and n not in named and named not in n and n in clause for n in unit.names) and \
+                (clause == own or any(w in clause for w in shared)):
+            return ""
+    return f"names nobody beside {named}"
 
 
 def _focus(normalized: str) -> tuple[list[str], bool, list[str]]:

@@ -878,7 +878,15 @@ def test_round8_questions_are_answered_as_the_report_says(session, question, sai
 @pytest.mark.parametrize("question", [
     "锦江区青少年科技比赛怎么给孩子报名",  # a procedure, for whom between 怎么 and 报名: the reports give none
     "山东省大学生医养健康创新创业大赛的冠军是哪所学校",  # "成功举办…大赛" names no winner
+    # "评选赵剑衡等“绵阳杰出科技工作者”8名,举荐…王秀全入选…“最美科技工作者”": nobody else of the 8 is named
+    "绵阳杰出科技工作者除了赵剑衡 还有哪些人",
 ])
 def test_round8_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
     assert not result.answered, result.reply
+
+
+def test_who_else_is_answered_by_another_in_the_same_role(session):
+    """"除了毛大付还有哪几位": 经戈 and 徐勇 are named as 副主席 in the clause after his."""
+    result = ask(session, "省科协副主席除了毛大付还有哪几位")
+    assert result.answered and "经戈" in result.reply, result.reason
