@@ -260,6 +260,7 @@ _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名�
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
 _WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
 _EXCEPT_WHO = re.compile(r"除(?:了)?([\u4e00-\u9fff]{2,4}?)(?:以外|之外|外)?[\s,，]*(?:还有|另外|其他|别的)")
+_LEAVE_OUT = re.compile(r"不算|不包括|不包含|不含|不计|刨去|刨除|除去")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
 _MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单")
 
@@ -1035,6 +1036,7 @@ class Index:
             rf"(?<![\d.第前]){re.escape(n)}(?![\d.])(?:多|余)?[个家名人位项场次万亿元所支条篇户村亩][^。？?]{{0,14}}?"
             rf"{_PART_ASKED}", query.normalized)]
         within = bool(stated) and any(f.value in stated for f in unit.figures)
+        excluded = _excluded_words(query)
         for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
                 continue
@@ -1043,6 +1045,8 @@ class Index:
             label, clause, before = unit.figure_texts[k]
             # "示范基地86个、示范社区207个、…农技协58个": each item of a list counts its own thing
             item = _list_item(clause, normalize(fig.text), [normalize(f.text) for f in unit.figures])
+            if excluded and any(self.hit(query, t, item, partial=False) >= 1.0 for t in excluded):
+                continue  # "光是社区e站 不算乡村和学校的": "乡村e站、社区e站、校园e站示范点396个" counts them too
             if query.contrasts and _contrast_clash(query.contrasts,
                                                    label if _contrast_clash(query.contrasts, clause) else clause):
                 continue  # "国家级奖项18个、省级奖项100余个": the 省级 figure does not answer 国家级
@@ -1232,6 +1236,19 @@ def _listed_editions(unit: Unit, n: str) -> bool:
 def _editions(text: str) -> set[str]:
     """Editions a normalised text names: "第3届" -> "3", "首届" -> "1"."""
     return {"1" if m.group(0).startswith("首") else m.group(0)[1:-1] for m in _EDITION.finditer(text)}
+
+
+def _excluded_words(query: Query) -> list[str]:
+    """The question's words after 不算 / 不包括 / 不含: what the figure asked for must leave out."""
+    said = normalize(query.text)
+    m = _LEAVE_OUT.search(said)
+    if not m:
+        return []
+    part = re.split(r"[\s,，。;；]", said[m.end():])[0]
+    if not re.search(r"[\u4e00-\u9fff]{2}", part.replace("的", "")):  # "院士站不算": what comes before it
+        part = re.split(r"[\s,，。;；]", said[:m.start()])[-1]
+    rest = said.replace(part, " ")  # "多少个学会 不包括市级学会": 学会 is asked, 市级 left out
+    return [w for w in query.words if len(w) >= 2 and w in part and w not in rest and w not in query.regions]
 
 
 def _nobody_else(question: str, unit: Unit, words: list[str]) -> str:

@@ -880,6 +880,8 @@ def test_round8_questions_are_answered_as_the_report_says(session, question, sai
     "山东省大学生医养健康创新创业大赛的冠军是哪所学校",  # "成功举办…大赛" names no winner
     # "评选赵剑衡等“绵阳杰出科技工作者”8名,举荐…王秀全入选…“最美科技工作者”": nobody else of the 8 is named
     "绵阳杰出科技工作者除了赵剑衡 还有哪些人",
+    # what is left out (不算) is counted by the only figure: "乡村 e 站、社区 e 站、校园 e 站示范点396个"
+    "成都的社区科普e站有多少个 乡村和校园的不算",
 ])
 def test_round8_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
@@ -890,3 +892,14 @@ def test_who_else_is_answered_by_another_in_the_same_role(session):
     """"除了毛大付还有哪几位": 经戈 and 徐勇 are named as 副主席 in the clause after his."""
     result = ask(session, "省科协副主席除了毛大付还有哪几位")
     assert result.answered and "经戈" in result.reply, result.reason
+
+
+def test_what_a_question_leaves_out_is_read_before_or_after_it(session):
+    from kb.search import _excluded_words, get_index
+
+    kb_index = get_index(session)
+    assert _excluded_words(kb_index.parse("绵阳现在有几家专家工作站 院士站不算")) == ["院士"]
+    assert _excluded_words(kb_index.parse("成都光是社区e站有多少个 不算乡村和学校的")) == ["乡村", "学校"]
+    assert _excluded_words(kb_index.parse("成都有多少个学会 不包括市级学会")) == ["市级"]  # 学会 is asked
+    result = ask(session, "绵阳现在有几家专家工作站 院士站不算")
+    assert result.answered and "27家" in result.reply, result.reason
