@@ -260,6 +260,7 @@ _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名�
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
 _WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
 _EXCEPT_WHO = re.compile(r"除(?:了)?([\u4e00-\u9fff]{2,4}?)(?:以外|之外|外)?[\s,，]*(?:还有|另外|其他|别的)")
+_STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
 _LEAVE_OUT = re.compile(r"不算|不包括|不包含|不含|不计|刨去|刨除|除去")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
 _MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单")
@@ -867,7 +868,11 @@ class Index:
                 # "七大以来": the congress a review is about is named in its title
                 ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}大", wide))
             elif re.search(rf"(?<![\d.]){re.escape(n)}年", query.normalized) and len(n) == 4:
-                ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", wide))
+                ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", wide)) or (
+                    # "2024年初…注册的有多少": a report of early 2024 that gives the count it has reached
+                    bool(re.search(rf"{n}年(?:年)?初", query.normalized)) and unit.published_at is not None
+                    and str(unit.published_at.year) == n and unit.published_at.month <= 3
+                    and bool(_STOCK.search(unit.norm)))
             elif re.search(rf"(?<![\d.]){re.escape(n)}(?:月|日|号)", query.normalized):
                 # "1月26日开的会": the date its section gives, not the sentence that answers
                 ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", wide))

@@ -869,6 +869,9 @@ def test_which_national_society_is_no_place_question(session):
     # 哪几个活动 asks for activities by name (哪两个 is read 哪几 since round 7): 活动 is the kind of answer
     ("第三届天府科技云大会新增了哪几个活动", "京川渝"),
     ("书台村种药材怎么凑的钱 凑了多少", "150余万元"),  # 钱 … 多少 asks money: not 510亩
+    ("西南科大在天府科技云大会上推的啥成果", "强稳健性锂电池循环寿命预估系统"),  # 科大: 科技大学
+    # 2024年初: a report of February 2024 gives the count reached ("已达12万余人") without the year
+    ("2024年初绵阳天府科技云上注册了多少科技工作者", "12万余人"),
 ])
 def test_round8_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
