@@ -260,6 +260,7 @@ _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名�
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
 _WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
 _EXCEPT_WHO = re.compile(r"除(?:了)?([\u4e00-\u9fff]{2,4}?)(?:以外|之外|外)?[\s,，]*(?:还有|另外|其他|别的)")
+_COUNT_IN_RANK = re.compile(r"\d+[个家所名项][^,，。;；]{0,8}(?:位于|位居|进入|排在|跻身|入围)[^,，。;；]{0,8}$")
 _STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
 _LEAVE_OUT = re.compile(r"不算|不包括|不包含|不含|不计|刨去|刨除|除去")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
@@ -963,7 +964,11 @@ class Index:
                 cand.eligible = False
                 cand.why.append("the reports tell no procedure")
         elif query.qtype == "rank":
-            if _RANK.search(unit.text):
+            if _RANK.search(unit.text) and all(_COUNT_IN_RANK.search(unit.text[:m.start()][-16:] + m.group(0))
+                                                for m in _RANK.finditer(unit.text)):
+                cand.eligible = False  # "有5个县、区位于全省前二十": how many made it, no rank of what is asked
+                cand.why.append("counts what reached a rank")
+            elif _RANK.search(unit.text):
                 factor *= 1.3
                 cand.why.append("says a rank ×1.3")
             else:

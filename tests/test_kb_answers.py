@@ -872,6 +872,8 @@ def test_which_national_society_is_no_place_question(session):
     ("西南科大在天府科技云大会上推的啥成果", "强稳健性锂电池循环寿命预估系统"),  # 科大: 科技大学
     # 2024年初: a report of February 2024 gives the count reached ("已达12万余人") without the year
     ("2024年初绵阳天府科技云上注册了多少科技工作者", "12万余人"),
+    # "有5个县、区位于全省前二十" counts what reached a rank: no rival to "长期位居全省第一"
+    ("绵阳在天府科技云发布的科技成果数量全省排名第几", "全省第一"),
 ])
 def test_round8_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
