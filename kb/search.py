@@ -149,7 +149,7 @@ _AGENT = re.compile(r"(第三方|科协|学会|协会|政府|公司|集团|大�
 # "哪些院士", "哪位专家": people, whom the reports must name
 _WHICH_PEOPLE_Q = re.compile(r"(哪些|哪几位|哪位|哪个)(院士|专家|领导|人|科学家|干部|代表|记者|通讯员|作者)")
 # "排第几", "排名第几": a rank, which reports write as "全省第一", "前二十", "前列"
-_RANK_Q = re.compile(r"(排|排名|排在|位居|位列|名列)(全省|全国|全市)?第几|第几名|排名(怎么样|如何|多少)|排得怎么样")
+_RANK_Q = re.compile(r"(排|排名|排在|位居|位列|名列)(全省|全国|全市)?(?:第几|老几)|第几名|排名(怎么样|如何|多少)|排得怎么样")
 _RANK = re.compile(r"第[一二三四五六七八九十\d]+(?![届批期次个项号])|前[一二三四五六七八九十\d]+|首位|前列|领先|第一")
 # an edition named in a text ("第3届天府科技云服务大会", "首届"): the sentences after it speak of it
 _EDITION = re.compile(r"(?:第\d+|首)届")
@@ -184,7 +184,7 @@ _BODY_NOUN = re.compile(r"(支部|党组织|学会|协会|单位|企业|公司|�
 # ("怎么给孩子报名", "如何帮我们单位申请": for whom comes between)
 _HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(?:[给帮替让带][\u4e00-\u9fff]{1,4}?)?(才能|可以|能)?"
                      r"(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
-                     r"预约|认证|买|购买|投稿|参观|进|找|邀请|请到|订阅|预订|申报)")
+                     r"预约|约|认证|买|购买|投稿|参观|进|找|邀请|请到|订阅|预订|申报)")
 # what it takes or how to reach it (条件, 方式, 链接, 价格): a procedure the reports never give
 _REQUIREMENT_Q = re.compile(r"(?:申报|申请|报名|参评|参加|加入|入选|要啥子?|要什么|需要什么|需要哪些|满足什么|满足啥|有啥|有什么)"
                             r"(?:条件|资格|手续|材料)|(?:订阅|报名|申请|申报|联系|购买|参与|参加)(?:方式|流程|手续|渠道|链接)"
