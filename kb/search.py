@@ -93,6 +93,7 @@ _QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|�
 QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
 _ANSWER_TYPE = re.compile(r"(?:什么|啥|哪个|哪些|哪家|哪所|哪种|哪项|哪一|哪两|哪几个?)\s*([\u4e00-\u9fff]{2,4})")
 ANSWER_TYPE_WEIGHT = 0.25
+MIN_LABEL = 0.11
 ASKED_NUMBER = 0.3  # label coverage a figure gains when its clause says a number the question names
 CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for 家, 项 for 次, 届 for 次)
 # a phone number, a web or postal address: the bot must never answer these with a count
@@ -1099,8 +1100,8 @@ class Index:
                 continue  # nor, asked without a word before 多少 ("市级学会一共有多少个"), is it
             if best is None or cov > best_cov:
                 best, best_cov = fig, cov
-        if best is not None and best_cov <= 0 and content:
-            return None, 0.0
+        if best is not None and content and (best_cov <= 0 or (best_cov < MIN_LABEL and query.unit_class != "money")):
+            return None, 0.0  # "科普小剧场播了多少期" is not "建立科普e站148个"; a sum of money is rarer in a sentence
         return best, best_cov
 
     def _unknown_unnarrowing(self, query: Query, word: str) -> bool:
