@@ -262,6 +262,9 @@ _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖
 _WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
 _EXCEPT_WHO = re.compile(r"除(?:了)?([\u4e00-\u9fff]{2,4}?)(?:以外|之外|外)?[\s,，]*(?:还有|另外|其他|别的)")
 _COUNT_IN_RANK = re.compile(r"\d+[个家所名项][^,，。;；]{0,8}(?:位于|位居|进入|排在|跻身|入围)[^,，。;；]{0,8}$")
+# a meeting about an event ("…大会总结会"): where and when it met is not where and when the event was
+_SUB_MEETING = re.compile(r"(?:大会|会|节|赛)(?:\([^)]*\))?[“”\"]?(总结会|筹备会|新闻发布会|发布会|推进会|启动会|"
+                          r"表彰会|部署会|动员会)")
 _STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
 _LEAVE_OUT = re.compile(r"不算|不包括|不包含|不含|不计|刨去|刨除|除去")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
@@ -889,6 +892,10 @@ class Index:
         if level and self.hit(query, level, unit.context, False) < 1.0:
             cand.eligible = False  # "国际学术会议有多少场": not "学术交流活动50余场", which says no level
             cand.why.append(f"says no {level}")
+        sub = _SUB_MEETING.search(unit.norm) if query.qtype in ("where", "date") else None
+        if sub and sub.group(1) not in query.normalized:
+            cand.eligible = False  # "第二届…大会(以下简称“科创会”)总结会在省科协召开": not where the 大会 was
+            cand.why.append(f"places or dates its {sub.group(1)}, not the event")
         if query.qtype == "figure":
             best, best_cov = self._best_figure(query, weights, unit)
             if best is None:
