@@ -1312,7 +1312,9 @@ def _focus(normalized: str) -> tuple[list[str], bool, list[str]]:
         if not useful(w) or len(w) < 2 or w.isdigit():
             break
         last = not any(useful(x) and len(x) >= 2 for x in rest[n + 1:])
-        if _pos_of(w).startswith(("v", "p", "d", "c", "u")) and not (not after and last):
+        # "几家企业 整理出多少项": a word its complement follows (出, 到) is a verb, whatever jieba tags it
+        verbal = n + 1 < len(rest) and rest[n + 1] in ("出", "到", "完", "出来")
+        if (verbal or _pos_of(w).startswith(("v", "p", "d", "c", "u"))) and not (not after and last):
             verb = [w] if after and _pos_of(w).startswith("v") else []
             break  # ("多少提案": a noun jieba tags as a verb, the last word of the question)
         after.append(w)

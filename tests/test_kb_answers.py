@@ -912,3 +912,12 @@ def test_what_a_question_leaves_out_is_read_before_or_after_it(session):
     assert _excluded_words(kb_index.parse("成都有多少个学会 不包括市级学会")) == ["市级"]  # 学会 is asked
     result = ask(session, "绵阳现在有几家专家工作站 院士站不算")
     assert result.answered and "27家" in result.reply, result.reason
+
+
+def test_a_word_before_its_complement_is_no_thing_counted(session):
+    """"几家企业 整理出多少项技术需求": jieba tags 整理 a noun, but 出 after it makes it a verb."""
+    from kb.search import _focus
+
+    assert _focus("济宁借中国科协年会跑了几家 企业 整理出多少项 技术需求")[0] == ["企业"]
+    result = ask(session, "济宁借中国科协年会跑了几家企业 整理出多少项技术需求")
+    assert result.answered and "10家" in result.reply and "17项" in result.reply, result.reason
