@@ -265,6 +265,8 @@ _COUNT_IN_RANK = re.compile(r"\d+[个家所名项][^,，。;；]{0,8}(?:位于|�
 # a meeting about an event ("…大会总结会"): where and when it met is not where and when the event was
 _SUB_MEETING = re.compile(r"(?:大会|会|节|赛)(?:\([^)]*\))?[“”\"]?(总结会|筹备会|新闻发布会|发布会|推进会|启动会|"
                           r"表彰会|部署会|动员会)")
+_MAGNITUDE = re.compile(r"(?<![第这那十百千\d一二三四五六七八九两])几([十百千万]{1,2})(?![年届岁])")
+_ORDER = {"十": 10.0, "百": 100.0, "千": 1000.0, "万": 1e4}
 _STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
 _LEAVE_OUT = re.compile(r"不算|不包括|不包含|不含|不计|刨去|刨除|除去")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
@@ -1055,6 +1057,7 @@ class Index:
             rf"{_PART_ASKED}", query.normalized)]
         within = bool(stated) and any(f.value in stated for f in unit.figures)
         excluded = _excluded_words(query)
+        magnitude = _magnitude_guessed(query.normalized)
         for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
                 continue
@@ -1063,6 +1066,9 @@ class Index:
             label, clause, before = unit.figure_texts[k]
             # "示范基地86个、示范社区207个、…农技协58个": each item of a list counts its own thing
             item = _list_item(clause, normalize(fig.text), [normalize(f.text) for f in unit.figures])
+            if magnitude and fig.unit_class not in ("percent", "year", "ordinal") and not (
+                    magnitude[0] <= _figure_amount(fig) < magnitude[1]):
+                continue  # "技术培训有几百次吗": not "24期次", only a figure in the hundreds
             if excluded and any(self.hit(query, t, item, partial=False) >= 1.0 for t in excluded):
                 continue  # "光是社区e站 不算乡村和学校的": "乡村e站、社区e站、校园e站示范点396个" counts them too
             if query.contrasts and _contrast_clash(query.contrasts,
@@ -1254,6 +1260,26 @@ def _listed_editions(unit: Unit, n: str) -> bool:
 def _editions(text: str) -> set[str]:
     """Editions a normalised text names: "第3届" -> "3", "首届" -> "1"."""
     return {"1" if m.group(0).startswith("首") else m.group(0)[1:-1] for m in _EDITION.finditer(text)}
+
+
+def _magnitude_guessed(question: str) -> tuple[float, float] | None:
+    """"有几百次吗", "几十个吧": the bounds of the figure the citizen guesses (几百: 100 to 999)."""
+    m = _MAGNITUDE.search(question)
+    if not m:
+        return None
+    low = 1.0
+    for ch in m.group(1):
+        low *= _ORDER[ch]
+    return low, low * 10
+
+
+def _figure_amount(fig: Figure) -> float:
+    try:
+        amount = float(fig.value)
+    except ValueError:
+        return -1.0
+    unit = fig.unit.lstrip("余多")
+    return amount * (1e8 if unit.startswith("亿") else 1e4 if unit.startswith("万") else 1.0)
 
 
 def _excluded_words(query: Query) -> list[str]:

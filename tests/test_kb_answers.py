@@ -875,6 +875,7 @@ def test_which_national_society_is_no_place_question(session):
     # "有5个县、区位于全省前二十" counts what reached a rank: no rival to "长期位居全省第一"
     ("绵阳在天府科技云发布的科技成果数量全省排名第几", "全省第一"),
     ("在天府科技云上 绵阳发布的科技成果在全省排老几", "全省第一"),  # 排老几: 排第几
+    ("绵阳科协这五年技术培训搞了几百次吧", "200余次"),  # 几百: a figure in the hundreds, not 24期次
 ])
 def test_round8_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -921,3 +922,12 @@ def test_a_word_before_its_complement_is_no_thing_counted(session):
     assert _focus("济宁借中国科协年会跑了几家 企业 整理出多少项 技术需求")[0] == ["企业"]
     result = ask(session, "济宁借中国科协年会跑了几家企业 整理出多少项技术需求")
     assert result.answered and "10家" in result.reply and "17项" in result.reply, result.reason
+
+
+def test_a_guessed_magnitude_bounds_the_figure(session):
+    from kb.search import _magnitude_guessed
+
+    assert _magnitude_guessed("技术培训有几百次吗") == (100.0, 1000.0)
+    assert _magnitude_guessed("有几十万人次吧") == (1e5, 1e6)
+    assert _magnitude_guessed("注册的有十几万了吧") is None  # 十几万: 10 to 19 ten-thousands, not 几万
+    assert _magnitude_guessed("第几十届") is None
