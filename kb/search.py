@@ -267,6 +267,8 @@ _SUB_MEETING = re.compile(r"(?:大会|会|节|赛)(?:\([^)]*\))?[“”\"]?(总�
                           r"表彰会|部署会|动员会)")
 _MAGNITUDE = re.compile(r"(?<![第这那十百千\d一二三四五六七八九两])几([十百千万]{1,2})(?![年届岁])")
 _ORDER = {"十": 10.0, "百": 100.0, "千": 1000.0, "万": 1e4}
+_GROWTH_Q = re.compile(r"(?:涨|增长|增加|提高|提升|上升|多)了?(?:多少|几|百分之几|好多)")
+_GROWTH = re.compile(r"增长|增加|提高|提升|上升|上涨|涨|增幅|较去年|翻")
 _STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
 _LEAVE_OUT = re.compile(r"不算|不包括|不包含|不含|不计|刨去|刨除|除去")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
@@ -1058,6 +1060,7 @@ class Index:
         within = bool(stated) and any(f.value in stated for f in unit.figures)
         excluded = _excluded_words(query)
         magnitude = _magnitude_guessed(query.normalized)
+        growth = bool(_GROWTH_Q.search(query.normalized))
         for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
                 continue
@@ -1090,6 +1093,8 @@ class Index:
             if asked:  # "排进全省前20的有几个": the clause that says 20, not 前50
                 cov += ASKED_NUMBER * sum(1 for n in asked if re.search(
                     rf"(?<![\d.]){re.escape(n)}(?![\d.])", clause.replace(fig.text, " "))) / len(asked)
+            if growth and not _GROWTH.search(clause[:max(clause.find(fig.text), 0)][-8:]):
+                cov *= 0.5  # "人均纯收入涨了多少": "增长166%", not "达1.3万余元"
             if query.unit_class in ("items", "times") and fig.unit_class != query.unit_class:
                 cov *= CROSS_KIND  # "多少家企业" is best answered by a figure in 家, then by one in 次
             # the thing counted ("多少个学会") must be named by the figure or its clause
