@@ -1031,6 +1031,10 @@ class Index:
                 len(t) >= 2 and t not in query.normalized and not regions_in(t) for t in unit.tokens):
             cand.eligible = False  # "范国滨院士" does not answer "范国滨是哪个院的院士"
             cand.why.append("says nothing the question does not")
+        elif query.qtype in ("who", "other") and not unit.byline and not any(
+                w not in query.regions and self.hit(query, w, unit.norm, False) >= 1.0 for w in weights):
+            cand.eligible = False  # "为…颁奖。" after "中国工程院院士、绵阳市科协主席范国滨": its section
+            cand.why.append("says none of the question's words itself")  # speaks of him, the sentence not
         pairs = _phrase_pairs(query, unit.context)
         if pairs:
             factor *= 1 + 0.15 * min(pairs, 3)

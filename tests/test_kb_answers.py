@@ -877,6 +877,8 @@ def test_which_national_society_is_no_place_question(session):
     ("在天府科技云上 绵阳发布的科技成果在全省排老几", "全省第一"),  # 排老几: 排第几
     ("绵阳科协这五年技术培训搞了几百次吧", "200余次"),  # 几百: a figure in the hundreds, not 24期次
     ("书台村的人均纯收入到2022年涨了多少", "166%"),  # 涨了多少: the growth (增长166%), not the level reached
+    # "为…颁奖。" says none of the question's words: only its section speaks of 范国滨
+    ("范国滨是哪个院的院士啊", "中国工程院"),
 ])
 def test_round8_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
