@@ -879,6 +879,8 @@ def test_which_national_society_is_no_place_question(session):
     ("书台村的人均纯收入到2022年涨了多少", "166%"),  # 涨了多少: the growth (增长166%), not the level reached
     # "为…颁奖。" says none of the question's words: only its section speaks of 范国滨
     ("范国滨是哪个院的院士啊", "中国工程院"),
+    # 那个几个城市: points at the cities, does not ask how many
+    ("成都科协搞的那个几个城市一起的创业服务联盟是哪几家发起的", "北京中关村"),
 ])
 def test_round8_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -923,7 +925,7 @@ def test_a_word_before_its_complement_is_no_thing_counted(session):
     from kb.search import _focus
 
     assert _focus("济宁借中国科协年会跑了几家 企业 整理出多少项 技术需求")[0] == ["企业"]
-    result = ask(session, "济宁借中国科协年会跑了几家企业 整理出多少项技术需求")
+    result = ask(session, "济宁借着中国科协年会走访了几家企业 梳理出多少项技术需求")
     assert result.answered and "10家" in result.reply and "17项" in result.reply, result.reason
 
 
