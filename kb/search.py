@@ -1283,6 +1283,7 @@ def _magnitude_guessed(question: str) -> tuple[float, float] | None:
 
 
 def _figure_amount(fig: Figure) -> float:
+    """How much a figure says, for a guessed magnitude: "20余万人次" -> 200000 (-1 when unreadable)."""
     try:
         amount = float(fig.value)
     except ValueError:
@@ -1292,7 +1293,9 @@ def _figure_amount(fig: Figure) -> float:
 
 
 def _excluded_words(query: Query) -> list[str]:
-    """The question's words after 不算 / 不包括 / 不含: what the figure asked for must leave out."""
+    """The words 不算 / 不包括 / 不含 leave out, which the figure asked for may not count: those after
+    it ("不算乡村和学校的"), or before it when nothing follows ("院士站不算"); a word the question
+    also asks for ("多少个学会 不包括市级学会": 学会) is not left out."""
     said = normalize(query.text)
     m = _LEAVE_OUT.search(said)
     if not m:
@@ -1305,9 +1308,10 @@ def _excluded_words(query: Query) -> list[str]:
 
 
 def _nobody_else(question: str, unit: Unit, words: list[str]) -> str:
-    """"除了赵剑衡还有谁": a sentence that names 赵剑衡 answers only if it names another person in a
-    clause that says what his does ("副主席毛大付主持,党组成员、副主席经戈…" does; in "评选赵剑衡等
-    “绵阳杰出科技工作者”8名,举荐…王秀全入选…“最美科技工作者”" 王秀全 was chosen for another honour)."""
+    """"除了赵剑衡还有谁": a sentence that names 赵剑衡 answers only if it names another person in his
+    clause or in one that repeats a question word his clause says ("副主席毛大付主持,党组成员、副主席经戈…"
+    does; in "评选赵剑衡等“绵阳杰出科技工作者”8名,举荐…王秀全入选…“最美科技工作者”" 王秀全 was
+    chosen for another honour). `words` are the question's rarer words (common ones like 科协 say nothing)."""
     m = _EXCEPT_WHO.search(question)
     if not m or m.group(1) not in unit.norm:
         return ""
