@@ -361,6 +361,13 @@ class Query:
     related: dict[str, list[str]] = field(default_factory=dict)  # word -> related words the reports use
     answer_type: set[str] = field(default_factory=set)  # "荣誉" of "什么荣誉": the kind of answer
     contrasts: list[tuple[tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)  # (asked, group)
+    # read once per question, used for every sentence: what 不算 leaves out, a guessed size (几百),
+    # a change asked (涨了多少), a winner asked (冠军), the person 除了…还有谁 sets aside
+    excluded: list[str] = field(default_factory=list)
+    magnitude: tuple[float, float] | None = None
+    asks_change: bool = False
+    asks_winner: bool = False
+    except_who: str = ""
     _matchers: dict[str, _WordMatcher] = field(default_factory=dict, repr=False, compare=False)
 
     def matcher(self, word: str) -> _WordMatcher:
@@ -567,12 +574,18 @@ class Index:
             words = [w for w in words if w != "2"]
         if "首届" in norm and "1" not in numbers:
             numbers.append("1")
-        return Query(text=text, normalized=expanded, tokens=tokens, regions=regions, figure=figure,
-                     unit_class=unit_class, qtype=qtype, numbers=numbers, focus=focus, counted=counted,
-                     modifiers=modifiers,
-                     optional=optional, fixes=fixes, recent=bool(_RECENT_Q.search(expanded)),
-                     words=list(dict.fromkeys(words)), alternatives=alternatives, raw=raw, related=related,
-                     answer_type=answer_type, contrasts=_contrasts_asked(words))
+        query = Query(text=text, normalized=expanded, tokens=tokens, regions=regions, figure=figure,
+                      unit_class=unit_class, qtype=qtype, numbers=numbers, focus=focus, counted=counted,
+                      modifiers=modifiers,
+                      optional=optional, fixes=fixes, recent=bool(_RECENT_Q.search(expanded)),
+                      words=list(dict.fromkeys(words)), alternatives=alternatives, raw=raw, related=related,
+                      answer_type=answer_type, contrasts=_contrasts_asked(words),
+                      magnitude=_magnitude_guessed(expanded), asks_change=bool(_GROWTH_Q.search(expanded)),
+                      asks_winner=bool(_WINNER_Q.search(expanded)))
+        query.excluded = _excluded_words(query)
+        except_who = _EXCEPT_WHO.search(expanded) if qtype == "who" else None
+        query.except_who = except_who.group(1) if except_who else ""
+        return query
 
     def _claimed_place(self, norm: str) -> str:
         """A place the citizen guesses is asked, not given: "是不是在任城区启动的?" asks where it
@@ -1013,10 +1026,10 @@ class Index:
             cand.eligible = False
             cand.why.append(clash)
         level_clash = _level_clash(query.raw, unit.text) or _title_clash(query.normalized, unit.text)
-        if not level_clash and _WINNER_Q.search(query.normalized) and not _WINNER.search(unit.context):
+        if not level_clash and query.asks_winner and not _WINNER.search(unit.context):
             level_clash = "names no winner"  # "大赛的冠军是哪所学校": "成功举办…大赛" is not who won
-        if not level_clash and query.qtype == "who":
-            level_clash = _nobody_else(query.normalized, unit, [
+        if not level_clash and query.except_who:
+            level_clash = _nobody_else(query.except_who, unit, [
                 w for w in query.words if len(w) >= 2 and w not in query.regions and self.df.get(w, 0) < 0.05 * self.n])
         if level_clash:
             cand.eligible = False
@@ -1031,7 +1044,7 @@ class Index:
                 len(t) >= 2 and t not in query.normalized and not regions_in(t) for t in unit.tokens):
             cand.eligible = False  # "范国滨院士" does not answer "范国滨是哪个院的院士"
             cand.why.append("says nothing the question does not")
-        elif query.qtype in ("who", "other") and not unit.byline and not any(
+        elif cand.eligible and query.qtype in ("who", "other") and not unit.byline and not any(
                 w not in query.regions and self.hit(query, w, unit.norm, False) >= 1.0 for w in weights):
             cand.eligible = False  # "为…颁奖。" after "中国工程院院士、绵阳市科协主席范国滨": its section
             cand.why.append("says none of the question's words itself")  # speaks of him, the sentence not
@@ -1062,9 +1075,6 @@ class Index:
             rf"(?<![\d.第前]){re.escape(n)}(?![\d.])(?:多|余)?[个家名人位项场次万亿元所支条篇户村亩][^。？?]{{0,14}}?"
             rf"{_PART_ASKED}", query.normalized)]
         within = bool(stated) and any(f.value in stated for f in unit.figures)
-        excluded = _excluded_words(query)
-        magnitude = _magnitude_guessed(query.normalized)
-        growth = bool(_GROWTH_Q.search(query.normalized))
         for k, fig in enumerate(unit.figures):
             if not _compatible(query, fig):
                 continue
@@ -1073,10 +1083,10 @@ class Index:
             label, clause, before = unit.figure_texts[k]
             # "示范基地86个、示范社区207个、…农技协58个": each item of a list counts its own thing
             item = _list_item(clause, normalize(fig.text), [normalize(f.text) for f in unit.figures])
-            if magnitude and fig.unit_class not in ("percent", "year", "ordinal") and not (
-                    magnitude[0] <= _figure_amount(fig) < magnitude[1]):
+            if query.magnitude and fig.unit_class not in ("percent", "year", "ordinal") and not (
+                    query.magnitude[0] <= _figure_amount(fig) < query.magnitude[1]):
                 continue  # "技术培训有几百次吗": not "24期次", only a figure in the hundreds
-            if excluded and any(self.hit(query, t, item, partial=False) >= 1.0 for t in excluded):
+            if query.excluded and any(self.hit(query, t, item, partial=False) >= 1.0 for t in query.excluded):
                 continue  # "光是社区e站 不算乡村和学校的": "乡村e站、社区e站、校园e站示范点396个" counts them too
             if query.contrasts and _contrast_clash(query.contrasts,
                                                    label if _contrast_clash(query.contrasts, clause) else clause):
@@ -1097,7 +1107,7 @@ class Index:
             if asked:  # "排进全省前20的有几个": the clause that says 20, not 前50
                 cov += ASKED_NUMBER * sum(1 for n in asked if re.search(
                     rf"(?<![\d.]){re.escape(n)}(?![\d.])", clause.replace(fig.text, " "))) / len(asked)
-            if growth and not _GROWTH.search(clause[:max(clause.find(fig.text), 0)][-8:]):
+            if query.asks_change and not _GROWTH.search(clause[:max(clause.find(fig.text), 0)][-8:]):
                 cov *= 0.5  # "人均纯收入涨了多少": "增长166%", not "达1.3万余元"
             if query.unit_class in ("items", "times") and fig.unit_class != query.unit_class:
                 cov *= CROSS_KIND  # "多少家企业" is best answered by a figure in 家, then by one in 次
@@ -1307,15 +1317,13 @@ def _excluded_words(query: Query) -> list[str]:
     return [w for w in query.words if len(w) >= 2 and w in part and w not in rest and w not in query.regions]
 
 
-def _nobody_else(question: str, unit: Unit, words: list[str]) -> str:
+def _nobody_else(named: str, unit: Unit, words: list[str]) -> str:
     """"除了赵剑衡还有谁": a sentence that names 赵剑衡 answers only if it names another person in his
     clause or in one that repeats a question word his clause says ("副主席毛大付主持,党组成员、副主席经戈…"
     does; in "评选赵剑衡等“绵阳杰出科技工作者”8名,举荐…王秀全入选…“最美科技工作者”" 王秀全 was
     chosen for another honour). `words` are the question's rarer words (common ones like 科协 say nothing)."""
-    m = _EXCEPT_WHO.search(question)
-    if not m or m.group(1) not in unit.norm:
+    if named not in unit.norm:
         return ""
-    named = m.group(1)
     clauses = re.split(r"[，,；;。]", unit.norm)
     own = next(c for c in clauses if named in c)
     shared = [w for w in words if w != named and w in own]
@@ -1362,7 +1370,8 @@ def _focus(normalized: str) -> tuple[list[str], bool, list[str]]:
     if after:
         return after[-1:] + after[:-1] + verb, True, after[:-1]
     # "拿到国家级的奖一共多少个": an adverb between the thing and the question word is no word of it,
-    # and a one-character noun (奖) may name it
+    # and a one-character noun (奖) may name it (only these: past "两千多项吧 具体多少" the words
+    # before the guess would be read as the thing, 工作站 of "院士工作站申请专利")
     stop = idx
     while stop > 0 and words[stop - 1] in _BEFORE_FILLER:
         stop -= 1
