@@ -80,7 +80,7 @@ _QUESTION_WORD = re.compile(r"(多少|(?<![哪那这])(?<!那个)(?<!这个)几(
 # to it ("年收入"), "表彰为什么" the verb's 为 to 什么 ("为什么", why)
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
                            r"[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期])(?=[\u4e00-\u9fff])")
-_HAODUO = re.compile(r"好多(?=[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期年钱万亿])")
+_HAODUO = re.compile(r"好多(?=[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期年钱万亿])|(?<=百分之)好多")
 _RANGE_GUESS = re.compile(r"(?:一两|两三|二三|三四|四五|五六|六七|七八|八九|上(?=[百千万]))[十百千万亿]{0,2}(?:多)?"
                           r"[个家名人位项场次年回天亩元]?")
 _YEAR_GLUE = re.compile(r"((?:19|20)\d{2}年)(?=[\u4e00-\u9fff])(?![度底初末间内])")  # not "2023年度"
@@ -1361,7 +1361,9 @@ def _focus(normalized: str) -> tuple[list[str], bool, list[str]]:
         last = not any(useful(x) and len(x) >= 2 for x in rest[n + 1:])
         # "几家企业 整理出多少项": a word its complement follows (出, 到) is a verb, whatever jieba tags it
         verbal = n + 1 < len(rest) and rest[n + 1] in ("出", "到", "完", "出来")
-        if (verbal or _pos_of(w).startswith(("v", "p", "d", "c", "u"))) and not (not after and last):
+        # "多少个调研课题", "几个培训基地": a verbal noun before a noun is part of the thing's name
+        modifier = not verbal and _pos_of(w) == "vn" and n + 1 < len(rest) and _pos_of(rest[n + 1]).startswith("n")
+        if (verbal or _pos_of(w).startswith(("v", "p", "d", "c", "u"))) and not (not after and last) and not modifier:
             verb = [w] if after and _pos_of(w).startswith("v") else []
             break  # ("多少提案": a noun jieba tags as a verb, the last word of the question)
         after.append(w)

@@ -936,3 +936,22 @@ def test_a_guessed_magnitude_bounds_the_figure(session):
     assert _magnitude_guessed("有几十万人次吧") == (1e5, 1e6)
     assert _magnitude_guessed("注册的有十几万了吧") is None  # 十几万: 10 to 19 ten-thousands, not 几万
     assert _magnitude_guessed("第几十届") is None
+
+
+# Round 9's rules, one row each: questions a rule had ruled out (or read wrongly), answered as the report says
+@pytest.mark.parametrize("question, said", [
+    ("绵阳有几个协会承接了政府转移的职能", "4个学会"),  # 学(协)会: a citizen's 协会 is the report's 学会
+    ("成都科协组织专家做了多少个调研课题", "135"),  # 调研 names the 课题 counted (not 专家): no verb after 多少个
+    ("巴州区科协对口帮书台村有多少年了", "10年"),  # 对口帮: 挂包, 帮扶
+])
+def test_round9_questions_are_answered_as_the_report_says(session, question, said):
+    result = ask(session, question)
+    assert result.answered and said in result.reply, result.reason
+
+
+def test_round9_readings_of_the_question(session):
+    from kb.search import _focus, get_index
+
+    assert _focus("组织专家做了多少个调研课题")[0] == ["课题", "调研"]  # a verbal noun before a noun
+    assert _focus("多少家企业参加比赛")[0] == ["企业", "参加"]  # a verb after the thing stays a verb
+    assert get_index(session).parse("书台村人均收入涨了百分之好多").unit_class == "percent"
