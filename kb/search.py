@@ -80,6 +80,7 @@ _QUESTION_WORD = re.compile(r"(多少|(?<![哪那这])(?<!那个)(?<!这个)几(
 # to it ("年收入"), "表彰为什么" the verb's 为 to 什么 ("为什么", why)
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
                            r"[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期])(?=[\u4e00-\u9fff])")
+_CAME = re.compile(r"(?<![出回下上进起过])(?:来|到)(?=了?(?:多少|几)(?:个|位|名)?人(?!次))")
 _HAODUO = re.compile(r"好多(?=[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期年钱万亿])|(?<=百分之)好多")
 _RANGE_GUESS = re.compile(r"(?:一两|两三|二三|三四|四五|五六|六七|七八|八九|上(?=[百千万]))[十百千万亿]{0,2}(?:多)?"
                           r"[个家名人位项场次年回天亩元]?")
@@ -94,6 +95,7 @@ QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
 _ANSWER_TYPE = re.compile(r"(?:什么|啥|哪个|哪些|哪家|哪所|哪种|哪项|哪一|哪两|哪几个?)\s*([\u4e00-\u9fff]{2,4})")
 ANSWER_TYPE_WEIGHT = 0.25
 MIN_LABEL = 0.11
+MIN_LABEL_MONEY = 0.08  # a sum of money is rarer in a sentence: its own words may say less
 ASKED_NUMBER = 0.3  # label coverage a figure gains when its clause says a number the question names
 CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for 家, 项 for 次, 届 for 次)
 # a phone number, a web or postal address: the bot must never answer these with a count
@@ -456,6 +458,7 @@ class Index:
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
+        norm = _CAME.sub("参加", norm)  # "会议一共来了多少人": how many took part ("60余人参加会议")
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
         norm = self._claimed_place(norm)
         if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
@@ -635,8 +638,8 @@ class Index:
                 out[i], out[i + 1] = w[:-1], w[-1] + nxt
             elif prev and re.fullmatch(r"[\u4e00-\u9fff]+", prev) and (prev + w[0]) in self.df:
                 out[i - 1], out[i] = prev + w[0], w[1:]
-            elif re.fullmatch(r"\d+", prev) and w[0] in "年月天届次" and len(w) >= 2:
-                out[i - 1], out[i] = prev + w[0], w[1:]
+            elif (re.fullmatch(r"\d+", prev) or prev in ("哪", "哪一")) and w[0] in "年月天届次" and len(w) >= 2:
+                out[i - 1], out[i] = prev + w[0], w[1:]  # "哪天开的": 哪天/开, not 哪/天开
         split: list[str] = []
         for w in out:
             region = next((r for r in REGIONS if w.startswith(r) and len(w) > len(r)), None)
@@ -1132,7 +1135,7 @@ class Index:
                 continue  # nor, asked without a word before 多少 ("市级学会一共有多少个"), is it
             if best is None or cov > best_cov:
                 best, best_cov = fig, cov
-        if best is not None and content and (best_cov <= 0 or (best_cov < MIN_LABEL and query.unit_class != "money")):
+        if best is not None and content and (best_cov <= 0 or best_cov < (MIN_LABEL_MONEY if query.unit_class == "money" else MIN_LABEL)):
             return None, 0.0  # "科普小剧场播了多少期" is not "建立科普e站148个"; a sum of money is rarer in a sentence
         return best, best_cov
 

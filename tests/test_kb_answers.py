@@ -943,6 +943,9 @@ def test_a_guessed_magnitude_bounds_the_figure(session):
     ("绵阳有几个协会承接了政府转移的职能", "4个学会"),  # 学(协)会: a citizen's 协会 is the report's 学会
     ("成都科协组织专家做了多少个调研课题", "135"),  # 调研 names the 课题 counted (not 专家): no verb after 多少个
     ("巴州区科协对口帮书台村有多少年了", "10年"),  # 对口帮: 挂包, 帮扶
+    ("省科协的述职评议考核会一共来了多少人", "60余人"),  # 来了多少人: how many took part (参加会议)
+    ("绵阳有多少家企业和单位在天府科技云上注册了", "2.2万余家"),  # 企事业单位 are 企业 too
+    ("回村投钱种蘑菇的那个党员叫啥名字", "王茂全"),  # "党员王茂全投资…": a name after 党员, before 投资
 ])
 def test_round9_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -951,7 +954,17 @@ def test_round9_questions_are_answered_as_the_report_says(session, question, sai
 
 def test_round9_readings_of_the_question(session):
     from kb.search import _focus, get_index
+    from kb.text import person_names
 
     assert _focus("组织专家做了多少个调研课题")[0] == ["课题", "调研"]  # a verbal noun before a noun
     assert _focus("多少家企业参加比赛")[0] == ["企业", "参加"]  # a verb after the thing stays a verb
     assert get_index(session).parse("书台村人均收入涨了百分之好多").unit_class == "percent"
+    assert "天开" not in get_index(session).parse("述职的会是哪天开的").words  # 哪天/开, not 哪/天开
+    assert person_names("鼓励回引党员王茂全投资500余万元") == ["王茂全"]  # not 王茂 as well
+
+
+def test_a_sum_of_money_needs_some_of_its_own_words(session):
+    """"至少拿出多少来给公益岗位发工资" asks a share (不少于20%); "协调项目资金累计60余万元"
+    shares almost none of its words and is no answer."""
+    result = ask(session, "书台村集体挣的钱 至少拿出多少来给公益岗位发工资")
+    assert "60余万元" not in result.reply
