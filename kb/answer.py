@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from kb.db import get_setting, is_current, per_version, session_scope
 from kb import gate as kb_gate
-from kb.extract import ADMIN_PART, Figure, canonical_region
+from kb.extract import ADMIN_PART, Figure, canonical_region, regions_in
 from kb.models import Document, Unanswered
 from kb.search import NAME_KINDS, Candidate, Index, Query, get_index
 from kb.text import byline_text, normalize, tokenize
@@ -389,6 +389,9 @@ def _rival(best: Candidate, other: Candidate, query: Query | None = None) -> boo
         return False
     if best.unit.is_heading and best.unit.text in other.unit.heading and best.unit.text not in other.unit.text:
         return False
+    if query is not None and query.qtype == "figure" and not query.regions and best.figure is not None and \
+            other.figure is not None and not regions_in(best.unit.norm) and regions_in(other.unit.norm):
+        return False  # asked of no place: "第二届科创会遴选出的5740个", not a city's part of it ("绵阳…遴选513个")
     if query is not None and query.qtype == "date":
         # a date question: a sentence that gives no date, or the same date, gives no other answer
         theirs, ours = _dates(other.unit.text), _dates(best.unit.text)

@@ -185,8 +185,8 @@ _PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学
 # bodies, not people: "多少个党支部" is not answered by a figure in 人
 _BODY_NOUN = re.compile(r"(支部|党组织|学会|协会|单位|企业|公司|部门|组织|机构|学校|高校|基地|站|社区|村|乡镇|县|区|市)$")
 # ("怎么给孩子报名", "如何帮我们单位申请": for whom comes between)
-_HOW_TO = re.compile(r"(怎么|如何|怎样|咋|在哪|哪里|去哪)(?:[给帮替让带][\u4e00-\u9fff]{1,4}?)?(才能|可以|能)?"
-                     r"(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|"
+_HOW_TO = re.compile(r"(怎么|如何|怎样|咋个?|在哪|哪里|去哪)(?:[给帮替让带][\u4e00-\u9fff]{1,4}?)?(才能|可以|能)?[去来]?"
+                     r"(注册|报名|申请|参加|下载|登录|加入|联系|办理|使用|用|登记|"
                      r"预约|约|认证|买|购买|投稿|参观|进|找|邀请|请到|订阅|预订|申报)")
 # what it takes or how to reach it (条件, 方式, 链接, 价格): a procedure the reports never give
 _REQUIREMENT_Q = re.compile(r"(?:申报|申请|报名|参评|参加|加入|入选|要啥子?|要什么|需要什么|需要哪些|满足什么|满足啥|有啥|有什么)"
@@ -260,6 +260,10 @@ _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|�
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名条所年月日号期位篇部种批支座处件天户台套本门村站元亩回单]*")
 # a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
+# "下一场在哪个社区办", "下一届什么时候": the next time is in no report of what was done, unless
+# a sentence says what is planned
+_NEXT_Q = re.compile(r"(?<![以线之上南乡])下[一1]?(?:场|次|届|回|期|轮)(?!数)|明年")
+_PLANNED = re.compile(r"将于|将在|计划|拟于|拟在|下一步|下一届|明年|即将|预计")
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
 _WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
 _EXCEPT_WHO = re.compile(r"除(?:了)?([\u4e00-\u9fff]{2,4}?)(?:以外|之外|外)?[\s,，]*(?:还有|另外|其他|别的)")
@@ -369,6 +373,7 @@ class Query:
     magnitude: tuple[float, float] | None = None
     asks_change: bool = False
     asks_winner: bool = False
+    asks_next: bool = False
     except_who: str = ""
     _matchers: dict[str, _WordMatcher] = field(default_factory=dict, repr=False, compare=False)
 
@@ -584,7 +589,7 @@ class Index:
                       words=list(dict.fromkeys(words)), alternatives=alternatives, raw=raw, related=related,
                       answer_type=answer_type, contrasts=_contrasts_asked(words),
                       magnitude=_magnitude_guessed(expanded), asks_change=bool(_GROWTH_Q.search(expanded)),
-                      asks_winner=bool(_WINNER_Q.search(expanded)))
+                      asks_winner=bool(_WINNER_Q.search(expanded)), asks_next=bool(_NEXT_Q.search(expanded)))
         query.excluded = _excluded_words(query)
         except_who = _EXCEPT_WHO.search(expanded) if qtype == "who" else None
         query.except_who = except_who.group(1) if except_who else ""
@@ -1031,6 +1036,8 @@ class Index:
         level_clash = _level_clash(query.raw, unit.text) or _title_clash(query.normalized, unit.text)
         if not level_clash and query.asks_winner and not _WINNER.search(unit.context):
             level_clash = "names no winner"  # "大赛的冠军是哪所学校": "成功举办…大赛" is not who won
+        if not level_clash and query.asks_next and not _PLANNED.search(unit.context):
+            level_clash = "says what was, not the next time"  # "集市下一场在哪个社区办"
         if not level_clash and query.except_who:
             level_clash = _nobody_else(query.except_who, unit, [
                 w for w in query.words if len(w) >= 2 and w not in query.regions and self.df.get(w, 0) < 0.05 * self.n])

@@ -946,6 +946,9 @@ def test_a_guessed_magnitude_bounds_the_figure(session):
     ("省科协的述职评议考核会一共来了多少人", "60余人"),  # 来了多少人: how many took part (参加会议)
     ("绵阳有多少家企业和单位在天府科技云上注册了", "2.2万余家"),  # 企事业单位 are 企业 too
     ("回村投钱种蘑菇的那个党员叫啥名字", "王茂全"),  # "党员王茂全投资…": a name after 党员, before 投资
+    ("成都不调人事关系 灵活请来帮忙的院士有多少位", "71"),  # 灵活, 不调关系: 柔性引进
+    # asked of no place: the province's 5740, and 绵阳's 513 is a part of it, not a rival answer
+    ("第二届科创会最后一共挑出来多少个科创项目", "5740个"),
 ])
 def test_round9_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -968,3 +971,12 @@ def test_a_sum_of_money_needs_some_of_its_own_words(session):
     shares almost none of its words and is no answer."""
     result = ask(session, "书台村集体挣的钱 至少拿出多少来给公益岗位发工资")
     assert "60余万元" not in result.reply
+
+
+@pytest.mark.parametrize("question", [
+    "成都城乡社区科技服务集市下一场在哪个社区办",  # the next time: the reports say what was done, no plan
+    "想在成都当科普志愿者 咋个去登记",  # 咋个去登记: a procedure the reports do not give
+])
+def test_round9_questions_the_reports_do_not_answer(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
