@@ -949,6 +949,9 @@ def test_a_guessed_magnitude_bounds_the_figure(session):
     ("成都不调人事关系 灵活请来帮忙的院士有多少位", "71"),  # 灵活, 不调关系: 柔性引进
     # asked of no place: the province's 5740, and 绵阳's 513 is a part of it, not a rival answer
     ("第二届科创会最后一共挑出来多少个科创项目", "5740个"),
+    ("成都是不是有很多院士专家工作站 总共有多少个", "179"),  # 很多: chat, not a word the sentence must say
+    ("新津区科协下一步打算做什么", "共筑科普事业"),  # 打算: 计划, 下一步
+    ("绵阳专门请院士来企业帮忙的那种站点,五年建起了几家?", "3家"),  # 站点: 工作站
 ])
 def test_round9_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
