@@ -122,6 +122,7 @@ def _guarded(word: str, question: str) -> str:
 _CHOICE_SAID = {"优秀": ("择优", "评优")}  # how a question may say the word of choice
 _NARROWING = re.compile(r"(优秀|示范|重点|先进|骨干|星级|标杆|精品|特色|品牌|龙头|5A|4A|3A)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
+_NAME_OF_WHAT_SOME_DID = re.compile(r"几[个家所位名]\s?[\u4e00-\u9fff]{1,6}?的.{0,12}?(?:叫什么|叫啥|名字|全称|名称)")
 _CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
 # "科协主席是谁": the title must be the association's, not another body's in the same sentence
 _ORG_TITLE_Q = re.compile(r"科协(?:的)?(?:现在|目前|现任|如今)?(?:的)?(党组书记|书记|常务副主席|副主席|主席|秘书长)")
@@ -544,6 +545,8 @@ class Index:
                 break
         figure = bool(_QUESTION_WORD.search(expanded)) or unit_class in ("ordinal",) or (
             unit_class in ("money", "area") and not _WH_WORD.search(expanded))  # "成都工作站 争取经费", "枳壳 面积"
+        if figure and _NAME_OF_WHAT_SOME_DID.search(expanded) and not re.search(r"多少|几(?![个家所位名])", expanded):
+            figure, unit_class = False, ""  # "几家科协签的那份协议 名字叫什么": the name is asked, not how many
         focus, counted, modifiers = _focus(_GUESS_SPAN.sub(" ", norm))  # "申请专利两千多项吧 具体多少": 申请专利
         # the head names who is counted: "多少名专家", "受益群众多少"; of "院士工作站 数量" it is 工作站,
         # a thing (院士 only says which), and a verb before the question word names no head

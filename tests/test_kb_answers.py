@@ -952,6 +952,10 @@ def test_a_guessed_magnitude_bounds_the_figure(session):
     ("成都是不是有很多院士专家工作站 总共有多少个", "179"),  # 很多: chat, not a word the sentence must say
     ("新津区科协下一步打算做什么", "共筑科普事业"),  # 打算: 计划, 下一步
     ("绵阳专门请院士来企业帮忙的那种站点,五年建起了几家?", "3家"),  # 站点: 工作站
+    # 几个地方签的…全称叫啥: the name is asked, not how many signed
+    ("涪江流域几个地方签的那个科技合作协议全称叫啥", "涪江流域深化科技协同创新发展合作协议"),
+    ("绵阳科协这几年办过多少场学术方面的交流会", "50余场"),  # 交流会: 学术交流活动
+    ("山东大学生医养健康大赛有多少所学校参加", "71所"),  # 学校: 参赛高校
 ])
 def test_round9_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
