@@ -956,6 +956,9 @@ def test_a_guessed_magnitude_bounds_the_figure(session):
     ("涪江流域几个地方签的那个科技合作协议全称叫啥", "涪江流域深化科技协同创新发展合作协议"),
     ("绵阳科协这几年办过多少场学术方面的交流会", "50余场"),  # 交流会: 学术交流活动
     ("山东大学生医养健康大赛有多少所学校参加", "71所"),  # 学校: 参赛高校
+    # 谁给表彰的, 得到了谁的肯定: a body may answer (省委、省政府; 中国科协), not only a person
+    ("书台村的示范村称号是谁给表彰的", "省委、省政府"),
+    ("园区科协的成都模式得到了谁的肯定", "中国科协"),
 ])
 def test_round9_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
