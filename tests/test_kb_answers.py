@@ -959,6 +959,7 @@ def test_a_guessed_magnitude_bounds_the_figure(session):
     # 谁给表彰的, 得到了谁的肯定: a body may answer (省委、省政府; 中国科协), not only a person
     ("书台村的示范村称号是谁给表彰的", "省委、省政府"),
     ("园区科协的成都模式得到了谁的肯定", "中国科协"),
+    ("碰到地震、非洲猪瘟、新冠这些突发的事,绵阳科协专门搞了好多回临时的科普宣传?", "60余次"),  # 临时: 应急科普
 ])
 def test_round9_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
