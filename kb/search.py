@@ -501,6 +501,10 @@ class Index:
                 norm = norm.replace(word, canonical)  # the reports never say it: replace
             else:
                 alternatives.setdefault(word, []).append(canonical)
+        # "第二届天府科技云服务大会" is said by "第二届“科创会”": a name the reports also use for it
+        aliases = {canonical: [w for w, c in self.synonyms if c == canonical and w and w not in norm
+                               and len(w) >= 3 and w in self.corpus_text]
+                   for _, canonical in self.synonyms if canonical and canonical in norm and canonical not in REGIONS}
         expanded = " ".join([norm, *(c for alts in alternatives.values() for c in alts)])
         tokens = tokenize(expanded)
         optional = set(tokens) - set(tokenize(norm))
@@ -529,6 +533,9 @@ class Index:
             for w in words:
                 if word in w or w in word:
                     alternatives.setdefault(w, alts)
+        for canonical, names in aliases.items():
+            if names and canonical in words:
+                alternatives[canonical] = [*alternatives.get(canonical, []), *names]
         answer_type = {w for m in _ANSWER_TYPE.finditer(norm) for w in words if m.group(1).startswith(w)}
         answer_type |= {m.group(1) for m in _NAMED_KIND_Q.finditer(norm) if m.group(1) in words}  # "主题是什么"
         related: dict[str, list[str]] = {}
