@@ -1029,6 +1029,14 @@ class Index:
         if query.qtype in ("who", "other") and _LIST_Q.search(query.normalized) and not _LISTS.search(unit.text):
             cand.eligible = False  # "八大战略性新兴产业具体是哪些": a sentence that names them but lists none
             cand.why.append("lists nothing")
+        elif query.qtype in ("who", "other") and _LIST_Q.search(query.normalized):
+            # "入选…的4个项目分别是哪几个": the clause that counts the 4 must name them ("绵阳4个科创项目入选…" does not)
+            for n in re.findall(r"(?<![\d.第])(\d+)[个项家位名所]", query.normalized):
+                clause = next((c for c in re.split(r"[，,；;。]", unit.norm) if re.search(rf"(?<![\d.]){n}[个项家位名所]", c)), "")
+                if clause and not re.search(r"[、“]|等", clause):
+                    cand.eligible = False
+                    cand.why.append(f"counts {n} and names none of them")
+                    break
         if post and post.group(1) not in ("一把手", "作者" if unit.byline else "") and post.group(1) not in unit.text:
             cand.eligible = False  # "巡察组的组长是哪个": a sentence that names no 组长
             cand.why.append(f"names no {post.group(1)}")
