@@ -264,6 +264,7 @@ _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名�
 # a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
 # "下一场在哪个社区办", "下一届什么时候": the next time is in no report of what was done, unless
 # a sentence says what is planned
+_ACROSS_EDITIONS = re.compile(r"连续[两三四五六七八九十\d]+(?:年|届)|历届|历年")
 _NEXT_Q = re.compile(r"(?<![以线之上南乡])下[一1]?(?:场|次|届|回|期|轮)(?!数)|明年")
 _PLANNED = re.compile(r"将于|将在|计划|拟于|拟在|下一步|下一届|明年|即将|预计")
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
@@ -901,6 +902,8 @@ class Index:
                 # the sentence's own edition, else the one its section speaks of, else its passage's
                 own = _editions(unit.norm) or _editions(unit.frame)
                 ok = n in own if own else bool(re.search(edition, unit.context + " " + unit.passage_norm))
+                if ok and not _editions(unit.norm) and _ACROSS_EDITIONS.search(unit.norm):
+                    ok = False  # "连续三年深度参与…共…36个": a total over the editions, not the 3rd's
                 if not ok and not _editions(unit.norm) and unit.frame and _listed_editions(unit, n):
                     ok = True  # "成功举办第19届…大赛,第21届信息学竞赛、第4届机器人竞赛。其中…": any of the list
             elif re.search(rf"第{re.escape(n)}[批期]", query.normalized):

@@ -990,6 +990,8 @@ def test_a_sum_of_money_needs_some_of_its_own_words(session):
     "成都城乡社区科技服务集市下一场在哪个社区办",  # the next time: the reports say what was done, no plan
     "想在成都当科普志愿者 咋个去登记",  # 咋个去登记: a procedure the reports do not give
     "绵阳入选海外重大科创项目专场推介会的4个项目分别是哪几个",  # "绵阳4个科创项目入选…": names none of the 4
+    # "连续三年深度参与…组织36个项目在开幕式…发布": a total over three editions, not the third's
+    "第三届天府科技云服务大会一共发布了多少个项目",
 ])
 def test_round9_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
