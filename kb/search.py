@@ -264,6 +264,7 @@ _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名�
 # a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
 # "下一场在哪个社区办", "下一届什么时候": the next time is in no report of what was done, unless
 # a sentence says what is planned
+_WHERE_ACT_Q = re.compile(r"(发布|推介|展示|展出|签约|签署|揭牌|落户|参展)")
 _ACROSS_EDITIONS = re.compile(r"连续[两三四五六七八九十\d]+(?:年|届)|历届|历年")
 _NEXT_Q = re.compile(r"(?<![以线之上南乡])下[一1]?(?:场|次|届|回|期|轮)(?!数)|明年")
 _PLANNED = re.compile(r"将于|将在|计划|拟于|拟在|下一步|下一届|明年|即将|预计")
@@ -377,6 +378,7 @@ class Query:
     asks_change: bool = False
     asks_winner: bool = False
     asks_next: bool = False
+    act: str = ""  # where-questions: what was done there, when it is not the event being held ("在哪发布的")
     except_who: str = ""
     _matchers: dict[str, _WordMatcher] = field(default_factory=dict, repr=False, compare=False)
 
@@ -603,6 +605,8 @@ class Index:
                       magnitude=_magnitude_guessed(expanded), asks_change=bool(_GROWTH_Q.search(expanded)),
                       asks_winner=bool(_WINNER_Q.search(expanded)), asks_next=bool(_NEXT_Q.search(expanded)))
         query.excluded = _excluded_words(query)
+        act = _WHERE_ACT_Q.search(expanded) if qtype == "where" else None
+        query.act = act.group(1) if act else ""
         except_who = _EXCEPT_WHO.search(expanded) if qtype == "who" else None
         query.except_who = except_who.group(1) if except_who else ""
         return query
@@ -995,8 +999,8 @@ class Index:
                 else:
                     cand.eligible = False
                     cand.why.append(f"names no other {kind.group(1)}")
-            elif _HELD_AT.search(unit.text):
-                factor *= 2.0
+            elif _HELD_AT.search(unit.text) and not (query.act and self.hit(query, query.act, unit.norm) < RELATED_HIT):
+                factor *= 2.0  # (not for "20个项目在哪发布的": where the event was held is not where they were released)
                 cand.why.append("says where it was held ×2")
             elif not _HELD_Q.search(query.normalized) and (
                     any(not _is_subject(query, m.group(0) + unit.text[m.end():m.end() + 8])

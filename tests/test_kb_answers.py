@@ -996,3 +996,13 @@ def test_a_sum_of_money_needs_some_of_its_own_words(session):
 def test_round9_questions_the_reports_do_not_answer(session, question):
     result = ask(session, question)
     assert not result.answered, result.reply
+
+
+def test_where_something_was_done_is_not_where_the_event_was_held(session):
+    """"20个项目在哪发布的": "第三届…大会在成都举行,绵阳遴选出的…20个" says where the meeting was,
+    not where the projects were released (开幕式和省级专场)."""
+    from kb.search import get_index
+
+    question = "第三届天府科技云服务大会绵阳的20个项目在哪发布的"
+    assert get_index(session).parse(question).act == "发布"
+    assert "在成都举行" not in ask(session, question).reply
