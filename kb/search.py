@@ -75,7 +75,7 @@ JUDGE_AT_LEAST = 40  # sentences judged for the question's shape before the rest
 # figure 1.6, who 1.5, date/rank 1.3), phrases as asked 1.45
 MAX_FACTOR = 1.2 * 2.0 * 1.45
 
-_QUESTION_WORD = re.compile(r"(多少|(?<![哪那这])(?<!那个)(?<!这个)几(?![乎])|好多|多大|多长|多久|数量|规模|总数|人数|次数|个数|比例|占比|百分之几|百分比|金额)")
+_QUESTION_WORD = re.compile(r"(多少|(?<![哪那这])(?<!那个)(?<!这个)几(?![乎])|好多|多大|多长|多久|数量|规模|总数|人数|次数|个数|比例|占比|百分之几|百分比|金额|面积)")
 # "多少台全媒体…": jieba would glue the measure word to the next word ("台全"), "2022年收入" the year
 # to it ("年收入"), "表彰为什么" the verb's 为 to 什么 ("为什么", why)
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
@@ -999,8 +999,11 @@ class Index:
                 else:
                     cand.eligible = False
                     cand.why.append(f"names no other {kind.group(1)}")
-            elif _HELD_AT.search(unit.text) and not (query.act and self.hit(query, query.act, unit.norm) < RELATED_HIT):
-                factor *= 2.0  # (not for "20个项目在哪发布的": where the event was held is not where they were released)
+            elif query.act and self.hit(query, query.act, unit.norm) < RELATED_HIT:
+                cand.eligible = False  # "20个项目在哪发布的": where the event was held is not where they were released
+                cand.why.append(f"does not say where it was {query.act}")
+            elif _HELD_AT.search(unit.text):
+                factor *= 2.0
                 cand.why.append("says where it was held ×2")
             elif not _HELD_Q.search(query.normalized) and (
                     any(not _is_subject(query, m.group(0) + unit.text[m.end():m.end() + 8])
