@@ -107,7 +107,7 @@ fresh8 94.0% / 92.0%; fresh12 88.7% / 90.0%; fresh15 92.7% / 88.0%; fresh17 97.3
 Round 9 (2026-11-24, 18:59–21:59 UTC) asked two helpers, blind: `fresh18` (development: citizens who
 do not know the reports' words) came in at hit@1 93.3%, 86.0% / 96.0%, wrong 2.0% (plain BM25 70.0%);
 `fresh19` (held out: another everyday mix) at hit@1 100%, 98.7% / 86.0%, wrong 0% (plain BM25 76.7%).
-At the end (its rules, the gate refitted on sixteen splits; test measured once): test 92.8% / 95.4%
+At the end (its rules, the gate refitted on sixteen splits; test measured twice, the same both times): test 92.8% / 95.4%
 (hit@1 96.6%, wrong 0.4%, needless "no answer" 6.8%); fresh5 97.3% / 97.5%; fresh8 95.3% / 92.0%;
 fresh12 91.3% / 90.0%; fresh15 92.0% / 88.0%; fresh17 97.3% / 96.0%; fresh19 98.7% / 88.0%; fresh3
 100% / 83.3%; fresh18 91.3% / 98.0% (89.3% left out of the fit).
