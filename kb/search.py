@@ -262,10 +262,12 @@ _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|�
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名条所年月日号期位篇部种批支座处件天户台套本门村站元亩回单]*")
 # a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
-# "下一场在哪个社区办", "下一届什么时候": the next time is in no report of what was done, unless
-# a sentence says what is planned
+_STATED_COUNT = re.compile(r"(?<![\d.第])(\d+)[个项家位名所]")
+_NAMES_LISTED = re.compile(r"[、“]|等")
 _WHERE_ACT_Q = re.compile(r"(发布|推介|展示|展出|签约|签署|揭牌|落户|参展)")
 _ACROSS_EDITIONS = re.compile(r"连续[两三四五六七八九十\d]+(?:年|届)|历届|历年")
+# "下一场在哪个社区办", "下一届什么时候": the next time is in no report of what was done, unless
+# a sentence says what is planned
 _NEXT_Q = re.compile(r"(?<![以线之上南乡])下[一1]?(?:场|次|届|回|期|轮)(?!数)|明年")
 _PLANNED = re.compile(r"将于|将在|计划|拟于|拟在|下一步|下一届|明年|即将|预计")
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
@@ -379,6 +381,7 @@ class Query:
     asks_winner: bool = False
     asks_next: bool = False
     act: str = ""  # where-questions: what was done there, when it is not the event being held ("在哪发布的")
+    listed: list[str] = field(default_factory=list)  # "入选…的4个项目分别是哪几个": counts whose members are asked
     except_who: str = ""
     _matchers: dict[str, _WordMatcher] = field(default_factory=dict, repr=False, compare=False)
 
@@ -428,6 +431,11 @@ class Index:
         # places a typo may be mended into: not a district of the table that no report names ("答疑" is no 大邑)
         self._places = frozenset(r for r in REGIONS if r not in ADDED_DISTRICTS or r in self.corpus_text)
         self.vocabulary = self._vocabulary(list(terms))
+        # the shorter names the reports use for a full one ("科创会" for 天府科技云服务大会), from the synonyms
+        self._aliases: dict[str, list[str]] = defaultdict(list)
+        for word, canonical in self.synonyms:
+            if canonical and canonical not in REGIONS and len(word) >= 3 and word in self.corpus_text:
+                self._aliases[canonical].append(word)
         # every sentence's context in one string (and once more without "、" and "(…)"), so a
         # question word is looked for once per question, not once per sentence
         self._sentence_ids = [i for i, u in enumerate(units) if u.kind == "sentence"]
@@ -505,9 +513,8 @@ class Index:
             else:
                 alternatives.setdefault(word, []).append(canonical)
         # "第二届天府科技云服务大会" is said by "第二届“科创会”": a name the reports also use for it
-        aliases = {canonical: [w for w, c in self.synonyms if c == canonical and w and w not in norm
-                               and len(w) >= 3 and w in self.corpus_text]
-                   for _, canonical in self.synonyms if canonical and canonical in norm and canonical not in REGIONS}
+        aliases = {canonical: [w for w in names if w not in norm]
+                   for canonical, names in self._aliases.items() if canonical in norm}
         expanded = " ".join([norm, *(c for alts in alternatives.values() for c in alts)])
         tokens = tokenize(expanded)
         optional = set(tokens) - set(tokenize(norm))
@@ -607,6 +614,8 @@ class Index:
         query.excluded = _excluded_words(query)
         act = _WHERE_ACT_Q.search(expanded) if qtype == "where" else None
         query.act = act.group(1) if act else ""
+        if qtype in ("who", "other") and _LIST_Q.search(expanded):
+            query.listed = _STATED_COUNT.findall(expanded)
         except_who = _EXCEPT_WHO.search(expanded) if qtype == "who" else None
         query.except_who = except_who.group(1) if except_who else ""
         return query
@@ -1039,14 +1048,16 @@ class Index:
         if query.qtype in ("who", "other") and _LIST_Q.search(query.normalized) and not _LISTS.search(unit.text):
             cand.eligible = False  # "八大战略性新兴产业具体是哪些": a sentence that names them but lists none
             cand.why.append("lists nothing")
-        elif query.qtype in ("who", "other") and _LIST_Q.search(query.normalized):
+        elif query.listed:
             # "入选…的4个项目分别是哪几个": the clause that counts the 4 must name them ("绵阳4个科创项目入选…" does not)
-            for n in re.findall(r"(?<![\d.第])(\d+)[个项家位名所]", query.normalized):
-                clause = next((c for c in re.split(r"[，,；;。]", unit.norm) if re.search(rf"(?<![\d.]){n}[个项家位名所]", c)), "")
-                if clause and not re.search(r"[、“]|等", clause):
-                    cand.eligible = False
-                    cand.why.append(f"counts {n} and names none of them")
-                    break
+            counts: dict[str, str] = {}  # each count with the first clause that says it
+            for c in re.split(r"[，,；;。]", unit.norm):
+                for n in _STATED_COUNT.findall(c):
+                    counts.setdefault(n, c)
+            unnamed = next((n for n in query.listed if n in counts and not _NAMES_LISTED.search(counts[n])), "")
+            if unnamed:
+                cand.eligible = False
+                cand.why.append(f"counts {unnamed} and names none of them")
         if post and post.group(1) not in ("一把手", "作者" if unit.byline else "") and post.group(1) not in unit.text:
             cand.eligible = False  # "巡察组的组长是哪个": a sentence that names no 组长
             cand.why.append(f"names no {post.group(1)}")
