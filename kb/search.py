@@ -80,7 +80,7 @@ _QUESTION_WORD = re.compile(r"(多少|(?<![哪那这])(?<!那个)(?<!这个)几(
 # to it ("年收入"), "表彰为什么" the verb's 为 to 什么 ("为什么", why)
 _MEASURE_GLUE = re.compile(r"(多少|几)(万人次|人次|场次|期次|万人|万元|亿元|个月|小时|"
                            r"[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期])(?=[\u4e00-\u9fff])")
-_CAME = re.compile(r"(?<![出回下上进起过])(?:来|到)(?=了?(?:多少|几)(?:个|位|名)?人(?!次))")
+_CAME = re.compile(r"(?<![出回下上进起过请引招带找叫喊吸])(?:来|到)(?=了?(?:多少|几)(?:个|位|名)?人(?!次))")
 _HAODUO = re.compile(r"好多(?=[个家场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期年钱万亿])|(?<=百分之)好多")
 _RANGE_GUESS = re.compile(r"(?:一两|两三|二三|三四|四五|五六|六七|七八|八九|上(?=[百千万]))[十百千万亿]{0,2}(?:多)?"
                           r"[个家名人位项场次年回天亩元]?")
@@ -261,15 +261,19 @@ _HAS_DATE = re.compile(r"(\d{1,2}月\d{1,2}[日号]|20\d{2}年|\d{1,2}月)")
 _PERSON_HINT = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|常委|博士|教授|同志|第一书记|记者|负责人)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名条所年月日号期位篇部种批支座处件天户台套本门村站元亩回单]*")
-# a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
+# "入选…的4个项目分别是哪几个": a count the question states, and what shows that a clause names its
+# members (stricter than _LISTS: "新增了…交流会和…推介会,绵阳4个项目入选" names none of the 4)
 _STATED_COUNT = re.compile(r"(?<![\d.第])(\d+)[个项家位名所]")
 _NAMES_LISTED = re.compile(r"[、“]|等")
+# "20个项目在哪发布的": what was done at the place asked, which the answer must say
 _WHERE_ACT_Q = re.compile(r"(发布|推介|展示|展出|签约|签署|揭牌|落户|参展)")
+# "连续三年…共…36个": a figure that totals over editions
 _ACROSS_EDITIONS = re.compile(r"连续[两三四五六七八九十\d]+(?:年|届)|历届|历年")
 # "下一场在哪个社区办", "下一届什么时候": the next time is in no report of what was done, unless
 # a sentence says what is planned
 _NEXT_Q = re.compile(r"(?<![以线之上南乡])下[一1]?(?:场|次|届|回|期|轮)(?!数)|明年")
 _PLANNED = re.compile(r"将于|将在|计划|拟于|拟在|下一步|下一届|明年|即将|预计")
+# a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
 _WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
 _EXCEPT_WHO = re.compile(r"除(?:了)?([\u4e00-\u9fff]{2,4}?)(?:以外|之外|外)?[\s,，]*(?:还有|另外|其他|别的)")
@@ -1182,7 +1186,8 @@ class Index:
                 continue  # nor, asked without a word before 多少 ("市级学会一共有多少个"), is it
             if best is None or cov > best_cov:
                 best, best_cov = fig, cov
-        if best is not None and content and (best_cov <= 0 or best_cov < (MIN_LABEL_MONEY if query.unit_class == "money" else MIN_LABEL)):
+        floor = MIN_LABEL_MONEY if query.unit_class == "money" else MIN_LABEL
+        if best is not None and content and best_cov < floor:
             return None, 0.0  # "科普小剧场播了多少期" is not "建立科普e站148个"; a sum of money is rarer in a sentence
         return best, best_cov
 

@@ -979,6 +979,17 @@ def test_round9_readings_of_the_question(session):
     assert get_index(session).parse("书台村人均收入涨了百分之好多").unit_class == "percent"
     assert "天开" not in get_index(session).parse("述职的会是哪天开的").words  # 哪天/开, not 哪/天开
     assert person_names("鼓励回引党员王茂全投资500余万元") == ["王茂全"]  # not 王茂 as well
+    index = get_index(session)
+    assert "参加" in index.parse("述职评议考核会一共来了多少人").normalized  # who took part
+    assert "参加" not in index.parse("绵阳科协这五年请来了多少人").normalized  # who was invited
+
+
+def test_a_station_is_one_kind_or_the_other():
+    """A citizen's 站点 may be a 工作站 or a 服务站, but a 工作站 is no 服务站."""
+    from kb.text import related_words
+
+    assert "工作站" in related_words("站点") and "服务站" in related_words("站点")
+    assert "服务站" not in related_words("工作站")
 
 
 def test_a_sum_of_money_needs_some_of_its_own_words(session):
@@ -986,6 +997,7 @@ def test_a_sum_of_money_needs_some_of_its_own_words(session):
     shares almost none of its words and is no answer."""
     result = ask(session, "书台村集体挣的钱 至少拿出多少来给公益岗位发工资")
     assert "60余万元" not in result.reply
+    assert not result.answered or "不少于20%" in result.reply, result.reply  # if it answers, the share asked
 
 
 @pytest.mark.parametrize("question", [
