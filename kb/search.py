@@ -1118,6 +1118,12 @@ class Index:
         counts what the clause before it says.
         """
         content = [t for t in query.words if t not in query.regions and weights.get(t, 0) > 0]
+        # a word no report uses and that relates to none ("劝人莫信邪教": 劝人, 莫信) is said by no figure:
+        # it cannot tell two figures apart, and weighed in it would hold every figure under the floor
+        # (a place, "泰安", or a figure, "2万块", still counts: it tells the question is about another)
+        said_somewhere = [t for t in content if not self._never_said(query, t) or re.search(r"\d", t)
+                          or _pos_of(t) == "ns"]
+        content = said_somewhere or content
         w = {t: weights[t] * (2.0 if any(t in f or f in t for f in query.focus) else 1.0) for t in content}
         total = sum(w.values()) or 1.0
         best, best_cov = None, 0.0
@@ -1150,7 +1156,9 @@ class Index:
                 # (unless the question names the bar: "过了10%的是哪几个市")
             if query.regions and (_other_place(query.regions, clause) or _below_only(query.regions, clause)):
                 continue  # "在成都举行,绵阳遴选出的…20个": the figure is 绵阳's; "四川…" not "绵阳市…10.4%"
-            before_weight = 0.8 if len(re.sub(r"[^\u4e00-\u9fff]", "", label)) <= 2 else 0.2
+            bare = len(re.sub(r"[^\u4e00-\u9fff]", "", label)) <= 2 or (
+                fig.unit_class == "percent" and bool(_BARE_RATE.fullmatch(label)))
+            before_weight = 0.8 if bare else 0.2
             cov = 0.0
             for t, v in w.items():
                 # the thing counted must be named, not half of it
@@ -1190,6 +1198,11 @@ class Index:
         if best is not None and content and best_cov < floor:
             return None, 0.0  # "科普小剧场播了多少期" is not "建立科普e站148个"; a sum of money is rarer in a sentence
         return best, best_cov
+
+    def _never_said(self, query: Query, word: str) -> bool:
+        """No report uses the word, a related word or a part of it."""
+        return not (word in self.df or word in self.corpus_text or word in query.related
+                    or any(len(t) >= 2 and t != word and t in self.df for t in _subwords(word)))
 
     def _unknown_unnarrowing(self, query: Query, word: str) -> bool:
         """A word of what is counted that no report uses and that does not narrow it: the head
@@ -1567,8 +1580,20 @@ def _region_match(regions: list[str], unit: Unit) -> str:
     return "none"
 
 
+# a rate whose clause names nothing but the rate ("增长率高达81.82%"): what grew is told before it
+_BARE_RATE = re.compile(r"(?:同比|环比)?(?:增长率|增幅|增长|增加|提高|提升|上升|上涨)了?(?:高达|达到?|为)?")
+
+
 def _previous_clause(sentence: str, fig: Figure) -> str:
-    parts = [p for p in re.split(r"(?<=[，,；;：:])", sentence[:fig.clause_start]) if p]
+    """The clause before a figure's own, which may say what a figure alone in its clause counts.
+
+    A bare rate ("…20个项目在开幕式和省级专场发布,较去年增加9项,增长率高达81.82%") is the rate
+    of what the whole sentence before it counts, so it owns all of that.
+    """
+    head = sentence[:fig.clause_start]
+    if fig.unit_class == "percent" and _BARE_RATE.fullmatch(fig.clause[:fig.start - fig.clause_start].strip()):
+        return head
+    parts = [p for p in re.split(r"(?<=[，,；;：:])", head) if p]
     return parts[-1] if parts else ""
 
 

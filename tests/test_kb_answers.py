@@ -1021,3 +1021,15 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     assert get_index(session).parse(question).act == "发布"
     result = ask(session, question)
     assert result.answered and "开幕式" in result.reply and "在成都举行" not in result.reply, result.reason
+
+
+# Round 10's rules, one row each: questions a rule had ruled out, answered as the report says
+@pytest.mark.parametrize("question, said", [
+    # "…发布,较去年增加9项,增长率高达81.82%": a bare rate is the rate of what the sentence before it counts
+    ("第三届科创会上绵阳发布的项目比上年多了百分之多少", "81.82%"),
+    # 搞过, 下面: words no report uses say nothing of any figure and no longer hold 20余次 under the floor
+    ("想问下绵阳科协这五年给下面的协会搞过几次培训啊", "20余次"),
+])
+def test_round10_questions_are_answered_as_the_report_says(session, question, said):
+    result = ask(session, question)
+    assert result.answered and said in result.reply, result.reason
