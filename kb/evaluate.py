@@ -166,7 +166,7 @@ SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "fres
           "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18", "fresh20", "fresh5", "fresh8", "fresh12", "fresh15",
           "fresh17", "fresh19", "fresh21", "test")
 CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh4", "fresh6", "fresh7", "fresh9",
-                      "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18")
+                      "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18", "fresh20")
 
 
 @dataclass

@@ -211,9 +211,9 @@ _PLACE_KIND_Q = re.compile(r"(?:哪(?:个|些|一个)?|所在(?:的)?)"
 _HELD_AT = re.compile(r"在[\u4e00-\u9fff·、]{2,20}?(举行|召开|举办|开幕|启动|签约)")
 _AT_PLACE = re.compile(r"(?:在|(?<![达受得收提做遇感想看听找])到|赴|前往)[\u4e00-\u9fff]{2,12}?"
                        r"(省|市|县|区|镇|村|馆|中心|大厅|学校|中学|大学|基地|园区|监狱)")  # "到四川省宜宾监狱听取"
-_DATE_Q = re.compile(r"(哪天|哪一天|哪几天|什么时候|啥时候|何时|几月几[号日]|几号|几月份|哪个月|哪年|哪一年|什么时间|日期|"
+_DATE_Q = re.compile(r"(哪天|哪一天|哪几天|什么时候|啥时候|何时|几月几[号日]|几号|几月份|哪个月|哪年|哪一年|什么时间|日期(?!间)|"
                      r"(?:投产|开工|竣工|举办|召开|开幕|启动|成立|签约|开始|结束)时间)")  # "请告知预计投产时间"
-_DAY_Q = re.compile(r"(哪天|哪一天|哪几天|几月几[号日]|几号|日期)")
+_DAY_Q = re.compile(r"(哪天|哪一天|哪几天|几月几[号日]|几号|日期(?!间))")  # not 科普日期间
 _YEAR_Q = re.compile(r"(哪年|哪一年|什么年份|哪个年份|几几年)")
 _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
@@ -619,7 +619,9 @@ class Index:
         act = _WHERE_ACT_Q.search(expanded) if qtype == "where" else None
         query.act = act.group(1) if act else ""
         if qtype in ("who", "other") and _LIST_Q.search(expanded):
-            query.listed = _STATED_COUNT.findall(expanded)
+            # "那20个项目都涵盖哪些领域" asks the fields, not which the 20 projects are
+            query.listed = [m.group(1) for m in _STATED_COUNT.finditer(expanded) if not answer_type or any(
+                a in expanded[m.end():m.end() + 6] for a in answer_type)]
         except_who = _EXCEPT_WHO.search(expanded) if qtype == "who" else None
         query.except_who = except_who.group(1) if except_who else ""
         return query
@@ -876,14 +878,21 @@ class Index:
                 top.append(cand.score)
                 top.sort(reverse=True)
         # a heading is a title, not an answer, when a sentence of its passage says as much by itself
+        # (or under it: "- **丰富科技会堂服务功能**" stands as a passage of its own over the paragraph it titles)
         best_sentence: dict[int, float] = {}
+        under: dict[str, float] = {}
         for cand in out:
             if not cand.unit.is_heading:
                 pid = cand.unit.passage_index
                 own = sum(weights[w] * self.hit(query, w, cand.unit.norm) for w in weights) / total
                 best_sentence[pid] = max(best_sentence.get(pid, 0.0), own)
+                if cand.unit.heading:
+                    under[cand.unit.heading] = max(under.get(cand.unit.heading, 0.0), own)
         for cand in out:
-            if cand.unit.is_heading and best_sentence.get(cand.unit.passage_index, -1.0) >= cand.coverage:
+            if not cand.unit.is_heading:
+                continue
+            if best_sentence.get(cand.unit.passage_index, -1.0) >= cand.coverage or under.get(cand.unit.text, -1.0) >= \
+                    sum(weights[w] * self.hit(query, w, cand.unit.norm) for w in weights) / total:
                 cand.score *= HEADING_DEMOTE
                 cand.why.append(f"a heading; a sentence under it says as much ×{HEADING_DEMOTE}")
         return out
@@ -999,8 +1008,9 @@ class Index:
                 named = [m.group(0) for m in re.finditer(rf"[\u4e00-\u9fff]{{2,6}}?(?:{suffixes})", unit.text)
                          if m.group(0) not in query.normalized
                          and not re.search(r"[我本全该各此][市县区镇村]$", m.group(0))]  # "实现了我市" names none
-                if kind.group(1) in ("城市", "市", "县", "区"):
-                    named += [r for r in regions_in(unit.text) if r not in query.regions]
+                if kind.group(1) in ("城市", "市", "县", "区"):  # (a county or a district is no province: 四川)
+                    named += [r for r in regions_in(unit.text) if r not in query.regions
+                              and (kind.group(1) in ("城市", "市") or len(ancestors(r)) >= 2)]
                 if _ANOTHER_Q.search(query.normalized):  # "另外一个是哪个市 济宁拿了一个": not 济宁市
                     named = [n for n in named if not any(r in n for r in query.regions)]
                 if named and _HELD_Q.search(query.normalized) and not _HELD_AT.search(unit.text):

@@ -433,6 +433,11 @@ _TITLED_NAME = re.compile(
 )
 
 
+# "邀请孙家栋等20余名院士、王寿君等1000余名专家", "评选赵剑衡等“绵阳杰出科技工作者”8名": a name
+# that heads a count of people
+_NAME_HEADING_COUNT = re.compile(
+    rf"([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})等(?:\d+(?:余|多)?[名位](?:院士|专家|科学家|教授|博士|人才|"
+    r"科技工作者|代表)|“[^”]{2,20}”\d+(?:余|多)?[名位])")
 _FOREIGN_NAME = re.compile(r"(?:得主|教授|博士|院士|专家|学者|主席|^|[，,、“\s])([\u4e00-\u9fff]{2,4}·[\u4e00-\u9fff]{2,4}?)"
                            r"(?=等|、|，|,|。|在|来|到|的|先生|女士|教授|$)")
 
@@ -466,6 +471,7 @@ def person_names(text: str) -> list[str]:
     words = pos_cut(text)
     out = [m.group(2) for m in _TITLED_NAME.finditer(text)]
     out += _FOREIGN_NAME.findall(text)  # "罗伯特·胡贝尔"
+    out += [n for n in _NAME_HEADING_COUNT.findall(text) if general_word_freq(n) < 50]
     for i, (word, flag) in enumerate(words):
         if flag != "nr" or not 2 <= len(word) <= 4 or general_word_freq(word) >= 50:
             continue  # "青少年", "北斗": words of the dictionary, not names

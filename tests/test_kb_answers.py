@@ -1029,7 +1029,26 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     ("第三届科创会上绵阳发布的项目比上年多了百分之多少", "81.82%"),
     # 搞过, 下面: words no report uses say nothing of any figure and no longer hold 20余次 under the floor
     ("想问下绵阳科协这五年给下面的协会搞过几次培训啊", "20余次"),
+    ("来绵阳参加过活动的院士有谁 举一个就行", "孙家栋"),  # "邀请孙家栋等20余名院士": a name heading a count
+    ("第三届大会上绵阳那20个项目涵盖哪些领域", "电子信息"),  # asks the fields, not which the 20 projects are
+    ("书台村在巴中哪个区哪个镇", "巴州区"),  # 哪个区: a district (巴州区), not the province 四川
+    ("全国科普日期间济宁全市上下一共开展了多少场活动", "132场次"),  # 科普日/期间, not 日期: no date asked
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
     assert result.answered and said in result.reply, result.reason
+
+
+def test_a_heading_says_less_than_the_paragraph_it_titles(session):
+    """"- **丰富科技会堂服务功能**" is a passage of its own over the paragraph that lists the functions:
+    it is a title, not the answer to "科技会堂有些什么功能"."""
+    result = ask(session, "成都科技会堂都有些什么功能")
+    assert not result.reply.startswith("丰富科技会堂服务功能")
+    assert not result.answered or "成果展示" in result.reply, result.reply
+
+
+def test_round10_readings_of_the_question():
+    from kb.text import person_names
+
+    assert person_names("邀请孙家栋等20余名院士、王寿君等1000余名专家到绵阳参加活动") == ["孙家栋", "王寿君"]
+    assert "赵剑衡" in person_names("评选赵剑衡等“绵阳杰出科技工作者”8名")
