@@ -301,6 +301,9 @@ def _newest(best: Candidate, others: list[Candidate], query: Query) -> tuple[Can
     if query.qtype == "figure" and best.figure is not None:
         rivals = [c for c in others if c.eligible and c.unit.doc_id != best.unit.doc_id and _same_measure(best, c)
                   and normalize(c.figure.text) != normalize(best.figure.text)]  # type: ignore[union-attr]
+        # a newer figure replaces the best only if it answers the question nearly as well: "杰出科技
+        # 工作者…8名" is not replaced by a newer report's "注册科技工作者已达12万余人", a tenth of its score
+        rivals = [c for c in rivals if when(c) <= when(best) or c.score >= RECENT_RATIO * best.score]
     elif query.qtype == "who" or query.recent:
         rivals = [c for c in others if c.eligible and c.unit.doc_id != best.unit.doc_id
                   and c.score >= RECENT_RATIO * best.score]

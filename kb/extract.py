@@ -254,7 +254,9 @@ def figures(sentence: str) -> list[Figure]:
                 cut_at = before.find("、")
                 before = before[cut_at + 1:] if cut_at >= 0 else before
             after = clause[m.end():next_start]
-            after = leading_noun(re.split(r"[、，,；;。！？!?]", after)[0])
+            after = re.split(r"[、，,；;。！？!?]", after)[0]
+            quoted = re.match(r"“([^”]{1,12})”", after)  # "20个“硬核”项目": the quoted word is the noun's
+            after = quoted.group(1) + leading_noun(after[quoted.end():]) if quoted else leading_noun(after)
             label = (before + after).strip("，,；;：:。、 ")
             out.append(Figure(
                 text=m.group(0), value=value, unit=unit, start=pos + m.start(), end=pos + m.end(),

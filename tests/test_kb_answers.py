@@ -1033,6 +1033,7 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     ("第三届大会上绵阳那20个项目涵盖哪些领域", "电子信息"),  # asks the fields, not which the 20 projects are
     ("书台村在巴中哪个区哪个镇", "巴州区"),  # 哪个区: a district (巴州区), not the province 四川
     ("全国科普日期间济宁全市上下一共开展了多少场活动", "132场次"),  # 科普日/期间, not 日期: no date asked
+    ("第三届天府科技云大会 绵阳拿去发布的硬核项目是几个", "20个"),  # "20个“硬核”项目": the quoted word is its noun's
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -1052,3 +1053,14 @@ def test_round10_readings_of_the_question():
 
     assert person_names("邀请孙家栋等20余名院士、王寿君等1000余名专家到绵阳参加活动") == ["孙家栋", "王寿君"]
     assert "赵剑衡" in person_names("评选赵剑衡等“绵阳杰出科技工作者”8名")
+    from kb.extract import figures
+
+    assert figures("绵阳遴选出的“航空发动机…测试技术”等20个“硬核”项目抛出“橄榄枝”")[0].label.endswith("硬核项目")
+
+
+def test_a_newer_figure_replaces_only_one_that_answers_as_well(session):
+    """A newer report's "注册科技工作者已达12万余人" counts 科技工作者 too, but answers "杰出科技工作者
+    评了几名" far worse than "评选赵剑衡等“绵阳杰出科技工作者”8名": it neither replaces it nor is mentioned."""
+    result = ask(session, "绵阳杰出科技工作者评了几名 都有谁")
+    main = result.reply.partition("（来源：")[0]
+    assert result.answered and "8名" in main and "12万余人" not in result.reply, result.reply
