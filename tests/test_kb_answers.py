@@ -1034,6 +1034,10 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     ("书台村在巴中哪个区哪个镇", "巴州区"),  # 哪个区: a district (巴州区), not the province 四川
     ("全国科普日期间济宁全市上下一共开展了多少场活动", "132场次"),  # 科普日/期间, not 日期: no date asked
     ("第三届天府科技云大会 绵阳拿去发布的硬核项目是几个", "20个"),  # "20个“硬核”项目": the quoted word is its noun's
+    # 些, 想, 起来, 是指, 报道: chat a sentence need not say
+    ("书台村是哪个镇的 我们想去看看", "曾口镇"),
+    ("涪江流域想把成果转化搞起来 用的是什么方式", "科协搭桥"),
+    ("绵阳请来的一千多名专家 报道里说了哪一位", "王寿君"),
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
