@@ -1038,6 +1038,7 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     ("书台村是哪个镇的 我们想去看看", "曾口镇"),
     ("涪江流域想把成果转化搞起来 用的是什么方式", "科协搭桥"),
     ("绵阳请来的一千多名专家 报道里说了哪一位", "王寿君"),
+    ("书台村最近被省委省政府评了个啥子称号", "四川省乡村振兴示范村"),  # 最近: 近日
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
