@@ -62,11 +62,12 @@ REGIONS = ("四川", "成都", "绵阳", "济宁", "通江", "巴中", "德阳",
 _OUR_CITY = re.compile(r"(?:(?:咱们|我们|咱|我)全?市|本市)(?!场)")  # not 我们市场
 _DISTRICT = "|".join(sorted((r for r in REGIONS if r in REGION_PARENT and REGION_PARENT[r] not in ("四川", "山东")),
                             key=len, reverse=True))
-# where the citizen says they are: "我在郫都", "我是嘉祥的", "梁山这边" (a bare district is what is asked about)
-_SPEAKER = re.compile(rf"(?:我(?:是|在|住在?|来自)|来自)(?P<a>{_DISTRICT})(?:市|县|区)?(?:这边|那边|这里|的|人)?"
+# where the citizen says they are: "我在郫都", "我是嘉祥的", "我家在江油", "梁山这边" (a bare district is what is
+# asked about)
+_SPEAKER = re.compile(rf"(?:我(?:是|在|住在?|来自)|我家(?:在|住在?)|来自)(?P<a>{_DISTRICT})(?:市|县|区)?(?:这边|那边|这里|的|人)?"
                       rf"|(?P<b>{_DISTRICT})(?:市|县|区)?(?:这边|那边|这里|的人|人)")
 # the rest of a self-introduction, up to where the question starts ("的农民 ", "的老师，")
-_INTRO_REST = re.compile(r"[\u4e00-\u9fff]{0,8}?[\s,，]+")
+_INTRO_REST = re.compile(r"[\u4e00-\u9fff]{0,8}?[\s,，。!！;；]+")  # ("我是三台县的农户。想问问…")
 PROVINCES = ("四川", "山东", "重庆")
 # Unit families: a question that asks "多少人" wants a figure counted in people.
 UNIT_CLASSES = {

@@ -1039,6 +1039,7 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     ("涪江流域想把成果转化搞起来 用的是什么方式", "科协搭桥"),
     ("绵阳请来的一千多名专家 报道里说了哪一位", "王寿君"),
     ("书台村最近被省委省政府评了个啥子称号", "四川省乡村振兴示范村"),  # 最近: 近日
+    ("我家在江油 听说绵阳跟澳门办过一个中医药的论坛 叫啥名字", "川澳中医药产业发展论坛"),  # 江油: who asks
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -1058,7 +1059,11 @@ def test_round10_readings_of_the_question():
 
     assert person_names("邀请孙家栋等20余名院士、王寿君等1000余名专家到绵阳参加活动") == ["孙家栋", "王寿君"]
     assert "赵剑衡" in person_names("评选赵剑衡等“绵阳杰出科技工作者”8名")
-    from kb.extract import figures
+    from kb.extract import figures, our_city
+
+    # who asks is not what is asked: "我家在江油…", "我是三台县的农户。" introduce the citizen
+    assert our_city("我家在江油种中药材 听说绵阳办过一个中医药论坛").startswith("听说绵阳")
+    assert "三台" not in our_city("我是三台县的农户。想问问绵阳科协这五年搞了多少次技术培训")
 
     assert figures("绵阳遴选出的“航空发动机…测试技术”等20个“硬核”项目抛出“橄榄枝”")[0].label.endswith("硬核项目")
 
