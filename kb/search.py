@@ -283,6 +283,7 @@ _SUB_MEETING = re.compile(r"(?:大会|会|节|赛)(?:\([^)]*\))?[“”\"]?(总�
                           r"表彰会|部署会|动员会)")
 _MAGNITUDE = re.compile(r"(?<![第这那十百千\d一二三四五六七八九两])几([十百千万]{1,2})(?![年届岁])")
 _ORDER = {"十": 10.0, "百": 100.0, "千": 1000.0, "万": 1e4}
+_NEW_ASKED = re.compile(r"(?:比(?:以前|之前|往年|前两届|上一届|上届|去年)?)?多了?(什么|哪些|啥)(?:新的?|新增的?)")
 _GROWTH_Q = re.compile(r"(?:涨|增长|增加|提高|提升|上升|多)了?(?:多少|几|百分之几|好多)")
 _GROWTH = re.compile(r"增长|增加|提高|提升|上升|上涨|涨|增幅|较去年|翻")
 _STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
@@ -481,6 +482,8 @@ class Index:
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
         norm = _CAME.sub("参加", norm)  # "会议一共来了多少人": how many took part ("60余人参加会议")
+        norm = re.sub(r"(?<=科协)(的)?(?:一把手|老大|头头)", r"\1主席", norm)  # an association's head is its 主席
+        norm = _NEW_ASKED.sub(r"新增了\1", norm)  # "比以前多了什么新活动": what was added (新增了…)
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
         norm = self._claimed_place(norm)
         if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
@@ -969,6 +972,9 @@ class Index:
             else:
                 cand.figure, cand.label_coverage = best, best_cov
                 factor *= 0.6 + best_cov
+                if query.unit_class in ("items", "times") and best.unit_class != query.unit_class:
+                    factor *= CROSS_KIND  # "多少场活动": "12个活动受到表扬" counts in 个, "活动132场次" in 场
+                    cand.why.append(f"counted in another measure ×{CROSS_KIND}")
                 cand.why.append(f"figure {best.text} ({best.unit_class}), its words match {best_cov:.2f}")
         elif query.qtype == "date":
             step = _STEP.search(query.normalized)

@@ -1040,6 +1040,10 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     ("绵阳请来的一千多名专家 报道里说了哪一位", "王寿君"),
     ("书台村最近被省委省政府评了个啥子称号", "四川省乡村振兴示范村"),  # 最近: 近日
     ("我家在江油 听说绵阳跟澳门办过一个中医药的论坛 叫啥名字", "川澳中医药产业发展论坛"),  # 江油: who asks
+    # 多少场: "活动132场次" counts in 场, "12个活动受到…表扬" in 个 (a weaker answer, not the first)
+    ("济宁全国科普日那段时间全市一共搞了多少场活动", "132场次"),
+    ("济宁科协的一把手是谁", "李艳华"),  # an association's 一把手 is its 主席
+    ("第三届天府科技云服务大会比上一届多了什么新活动", "京川渝"),  # 多了什么新…: 新增了
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
