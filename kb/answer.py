@@ -200,12 +200,13 @@ def _clauses(sentence: str) -> list[tuple[int, int, str]]:
 
 def excerpt(sentence: str, words: list[str], figure: Figure | None = None,
             places: list[str] = (), limit: int = MAX_REPLY, when: bool = False,  # type: ignore[assignment]
-            kinds: Iterable[str] = (), names: Iterable[str] = ()) -> str:
+            kinds: Iterable[str] = (), names: Iterable[str] = (), asked: Iterable[str] = ()) -> str:
     """The clauses of a sentence that answer: the figure's clause first (or the clause that
     says the kind of thing asked for, "哪个栏目" -> the clause with 栏目), then the clauses
     naming the question's place and words, then a short lead ("五年来,"). For a who-question
     (`names`: the people the sentence names) the clause naming the person nearest to that is
-    always in: "……承接了…宣讲会" alone does not say who spoke."""
+    always in: "……承接了…宣讲会" alone does not say who spoke. A clause that names which one of the kind
+    of thing asked (`asked`: "什么中药材" -> "种植中药材枳壳510亩") is in wherever it stands."""
     sentence = sentence.strip()
     if len(sentence) <= limit:
         return sentence
@@ -241,6 +242,9 @@ def excerpt(sentence: str, words: list[str], figure: Figure | None = None,
 
     if near is not None:
         add(near)  # what the question matched, next to the person it names
+    for i, norm in enumerate(norm_parts):  # "…中药材枳壳…": the kind asked, and which one it is
+        if any(re.search(re.escape(a) + r"[\u4e00-\u9fff“《]", norm) for a in asked):
+            add(i)
     # the clause before the core often names what is counted ("绵阳市注册科技工作者已达12万余人、")
     for i, norm in enumerate(norm_parts):
         if any(p in norm for p in places) and abs(i - core) <= 2:
@@ -462,7 +466,8 @@ def compose(query: Query, candidates: list[Candidate],
     text = excerpt(main.unit.text, words, main.figure, query.regions, when=query.qtype == "date",
                    limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY,
                    kinds=[k for k in query.answer_type if k in NAME_KINDS],
-                   names=main.unit.names if query.qtype == "who" else ())
+                   names=main.unit.names if query.qtype == "who" else (),
+                   asked=[k for k in query.answer_type if k not in NAME_KINDS] if query.qtype == "other" else ())
     if main.unit.byline:
         text = f"署名：{byline_text(main.unit.text)}"  # "本报记者 肖小江", "(李加成)": as printed
     elif main.unit.caption and query.qtype == "who":
