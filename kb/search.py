@@ -100,6 +100,7 @@ ASKED_NUMBER = 0.3  # label coverage a figure gains when its clause says a numbe
 CROSS_KIND = 0.7  # label coverage of a figure of a neighbouring kind (次 for 家, 项 for 次, 届 for 次)
 # a phone number, a web or postal address: the bot must never answer these with a count
 _CONTACT_Q = re.compile(r"((电话|手机|热线)(号码|号)?是?多少(?!个|小时|天|条|部|次|人)|号码|联系方式|网址|邮箱|微信号|通讯地址|"
+                        r"(?<!报名)地址|门票|票价|开放时间|开馆时间|要不要预约|需要预约|"  # practical details of a visit
                         r"的(电话|手机|热线|座机)(吗|呢)?$)")  # "李艳华的电话"
 _EVENTISH = re.compile(r"(活动|会议|(?<![学协商工])会(?!员)|赛|培训|讲座|论坛|演出|节目|课|班|展|宣讲|沙龙)")  # 学会, 协会: bodies, not events
 # "县级科协" is not "副县级领导岗位": a level word is not met inside a deputy's rank

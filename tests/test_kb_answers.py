@@ -1080,3 +1080,12 @@ def test_a_newer_figure_replaces_only_one_that_answers_as_well(session):
     result = ask(session, "绵阳杰出科技工作者评了几名 都有谁")
     main = result.reply.partition("（来源：")[0]
     assert result.answered and "8名" in main and "12万余人" not in result.reply, result.reply
+
+
+@pytest.mark.parametrize("question", [
+    "成都科技馆门票要钱吗 要不要预约",  # practical details of a visit: the reports give none
+    "海智计划绵阳工作基地驻成都办事处的地址",  # an address: the reports name the office, not where it is
+])
+def test_round10_questions_the_reports_do_not_answer(session, question):
+    result = ask(session, question)
+    assert not result.answered, result.reply
