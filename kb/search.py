@@ -155,7 +155,8 @@ _AGENT = re.compile(r"(第三方|科协|学会|协会|政府|公司|集团|大�
 # "哪些院士", "哪位专家": people, whom the reports must name
 _WHICH_PEOPLE_Q = re.compile(r"(哪些|哪几位|哪位|哪个)(院士|专家|领导|人|科学家|干部|代表|记者|通讯员|作者)")
 # "排第几", "排名第几": a rank, which reports write as "全省第一", "前二十", "前列"
-_RANK_Q = re.compile(r"(排|排名|排在|位居|位列|名列)(全省|全国|全市)?(?:第几|老几)|第几名|排名(怎么样|如何|多少)|排得怎么样")
+_RANK_Q = re.compile(r"(排|排名|排在|位居|位列|名列)(全省|全国|全市)?(?:第几|老几)|第几名|排名(怎么样|如何|多少)|排得怎么样|"
+                     r"(?:排进|进了?|进入|位于|排在)(?:全省|全国|全市)?前(?:多少|几)")  # "7个县区排进全省前多少名"
 _RANK = re.compile(r"第[一二三四五六七八九十\d]+(?![届批期次个项号])|前[一二三四五六七八九十\d]+|首位|前列|领先|第一")
 # an edition named in a text ("第3届天府科技云服务大会", "首届"): the sentences after it speak of it
 _EDITION = re.compile(r"(?:第\d+|首)届")
@@ -1048,8 +1049,12 @@ class Index:
                 cand.eligible = False
                 cand.why.append("the reports tell no procedure")
         elif query.qtype == "rank":
-            if _RANK.search(unit.text) and all(_COUNT_IN_RANK.search(unit.text[:m.start()][-16:] + m.group(0))
-                                                for m in _RANK.finditer(unit.text)):
+            stated = [n for n in query.numbers if re.search(rf"(?<![\d.]){re.escape(n)}[个家所名项]", unit.norm)]
+            if stated and _RANK.search(unit.text):
+                factor *= 1.3  # "有7个县区排进全省前多少名": the count is given, the rank it reached is asked
+                cand.why.append("says the rank the count reached ×1.3")
+            elif _RANK.search(unit.text) and all(_COUNT_IN_RANK.search(unit.text[:m.start()][-16:] + m.group(0))
+                                                  for m in _RANK.finditer(unit.text)):
                 cand.eligible = False  # "有5个县、区位于全省前二十": how many made it, no rank of what is asked
                 cand.why.append("counts what reached a rank")
             elif _RANK.search(unit.text):

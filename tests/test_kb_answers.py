@@ -1046,6 +1046,7 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     ("第三届天府科技云服务大会比上一届多了什么新活动", "京川渝"),  # 多了什么新…: 新增了
     # 什么中药材: the clause that says which one (种植中药材枳壳510亩) is quoted, however far from the match
     ("书台村开荒以后种的是什么中药材", "枳壳"),
+    ("省科协目标考核 绵阳有7个县区进了全省前多少名", "前五十"),  # the count is given, the rank it reached asked
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
