@@ -948,6 +948,9 @@ class Index:
                     bool(re.search(rf"{n}年(?:年)?初", query.normalized)) and unit.published_at is not None
                     and str(unit.published_at.year) == n and unit.published_at.month <= 3
                     and bool(_STOCK.search(unit.norm)))
+            elif len(n) <= 2 and re.search(rf"(?<![\d.]){re.escape(n)}年(?:来|里|间|内|中)?(?![\d份])", query.normalized):
+                # "绵阳科协五年培训…": a span of years its section or report may give ("五年来,…")
+                ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", wide))
             elif re.search(rf"(?<![\d.]){re.escape(n)}(?:月|日|号)", query.normalized):
                 # "1月26日开的会": the date its section gives, not the sentence that answers
                 ok = bool(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d.])", wide))

@@ -1047,6 +1047,7 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     # 什么中药材: the clause that says which one (种植中药材枳壳510亩) is quoted, however far from the match
     ("书台村开荒以后种的是什么中药材", "枳壳"),
     ("省科协目标考核 绵阳有7个县区进了全省前多少名", "前五十"),  # the count is given, the rank it reached asked
+    ("绵阳科协五年培训了多少青少年科技辅导员", "1000余人次"),  # 五年: a span its section gives (五年来,…)
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
