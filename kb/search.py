@@ -486,6 +486,8 @@ class Index:
         norm = _CAME.sub("参加", norm)  # "会议一共来了多少人": how many took part ("60余人参加会议")
         norm = re.sub(r"(?<=科协)(的)?(?:一把手|老大|头头)", r"\1主席", norm)  # an association's head is its 主席
         norm = _NEW_ASKED.sub(r"新增了\1", norm)  # "比以前多了什么新活动": what was added (新增了…)
+        norm = re.sub(r"天府科技云(?:的|那个)?大会", "天府科技云服务大会", norm)  # the meeting's name, said short
+        norm = re.sub(r"科技创新(?:的|类)?项目", "科创项目", norm)  # the reports' own short word
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
         norm = self._claimed_place(norm)
         if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):

@@ -1049,6 +1049,9 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     # 上万人次 is a guess to check, not 万人次 to find: the report's 1000余人次 answers it (round 6 refused it,
     # to keep "服务群众100余万人次" out; since 五年 no longer rules the sentence out, the report's figure is given)
     ("听说绵阳科协五年培训青少年科技辅导员上万人次？到底是多少", "1000余人次"),
+    # 天府科技云的大会 is the meeting's name said short; 科技创新的项目 are the reports' 科创项目 (5740个, not
+    # 绵阳's part of them, 513个)
+    ("第二届天府科技云的大会一共挑了多少个科技创新的项目", "5740个"),
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
