@@ -210,6 +210,7 @@ _PLACE_KINDS = {"学校": "(?:学校|中学|小学|大学|学院)(?!生)", "中�
                 "乡镇": "镇"}
 _PLACE_KIND_Q = re.compile(r"(?:哪(?:个|些|一个)?|所在(?:的)?)"
                            r"(城市|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|监狱|园区)")  # not 哪个国家级学会
+_CENTRED_AT = re.compile(r"以[\u4e00-\u9fff]{2,12}?(?:区|县|市|镇|村|园区)为(?:核心|中心|重点|主体|依托|龙头)")  # 以成都高新区为核心
 _HELD_AT = re.compile(r"在[\u4e00-\u9fff·、]{2,20}?(举行|召开|举办|开幕|启动|签约)")
 _AT_PLACE = re.compile(r"(?:在|(?<![达受得收提做遇感想看听找])到|赴|前往)[\u4e00-\u9fff]{2,12}?"
                        r"(省|市|县|区|镇|村|馆|中心|大厅|学校|中学|大学|基地|园区|监狱)")  # "到四川省宜宾监狱听取"
@@ -1044,7 +1045,7 @@ class Index:
             elif not _HELD_Q.search(query.normalized) and (
                     any(not _is_subject(query, m.group(0) + unit.text[m.end():m.end() + 8])
                         for m in _AT_PLACE.finditer(unit.text))
-                    or any(f"在{r}" in unit.text for r in REGIONS)):
+                    or any(f"在{r}" in unit.text for r in REGIONS) or _CENTRED_AT.search(unit.text)):
                 cand.why.append("names a place")
             else:
                 cand.eligible = False
