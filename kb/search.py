@@ -392,6 +392,7 @@ class Query:
     listed: list[str] = field(default_factory=list)  # "入选…的4个项目分别是哪几个": counts whose members are asked
     except_who: str = ""
     _matchers: dict[str, _WordMatcher] = field(default_factory=dict, repr=False, compare=False)
+    _figure_words: list[str] | None = field(default=None, repr=False, compare=False)  # see Index._best_figure
 
     def matcher(self, word: str) -> _WordMatcher:
         m = self._matchers.get(word)
@@ -899,8 +900,9 @@ class Index:
         for cand in out:
             if not cand.unit.is_heading:
                 continue
-            if best_sentence.get(cand.unit.passage_index, -1.0) >= cand.coverage or under.get(cand.unit.text, -1.0) >= \
-                    sum(weights[w] * self.hit(query, w, cand.unit.norm) for w in weights) / total:
+            below = under.get(cand.unit.text)
+            if best_sentence.get(cand.unit.passage_index, -1.0) >= cand.coverage or (below is not None and below >= sum(
+                    weights[w] * self.hit(query, w, cand.unit.norm) for w in weights) / total):
                 cand.score *= HEADING_DEMOTE
                 cand.why.append(f"a heading; a sentence under it says as much ×{HEADING_DEMOTE}")
         return out
@@ -1145,13 +1147,15 @@ class Index:
         what is counted. A figure alone in its clause ("累计成交307单,逾2000万元")
         counts what the clause before it says.
         """
-        content = [t for t in query.words if t not in query.regions and weights.get(t, 0) > 0]
-        # a word no report uses and that relates to none ("劝人莫信邪教": 劝人, 莫信) is said by no figure:
-        # it cannot tell two figures apart, and weighed in it would hold every figure under the floor
-        # (a place, "泰安", or a figure, "2万块", still counts: it tells the question is about another)
-        said_somewhere = [t for t in content if not self._never_said(query, t) or re.search(r"\d", t)
-                          or _pos_of(t) == "ns"]
-        content = said_somewhere or content
+        content = query._figure_words
+        if content is None:  # the same for every sentence: worked out once per question
+            content = [t for t in query.words if t not in query.regions and weights.get(t, 0) > 0]
+            # a word no report uses and that relates to none ("劝人莫信邪教": 劝人, 莫信) is said by no figure:
+            # it cannot tell two figures apart, and weighed in it would hold every figure under the floor
+            # (a place, "泰安", or a figure, "2万块", still counts: it tells the question is about another)
+            said_somewhere = [t for t in content if not self._never_said(query, t) or re.search(r"\d", t)
+                              or _pos_of(t) == "ns"]
+            content = query._figure_words = said_somewhere or content
         w = {t: weights[t] * (2.0 if any(t in f or f in t for f in query.focus) else 1.0) for t in content}
         total = sum(w.values()) or 1.0
         best, best_cov = None, 0.0
