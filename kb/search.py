@@ -1239,10 +1239,8 @@ class Index:
     def _unknown_unnarrowing(self, query: Query, word: str) -> bool:
         """A word of what is counted that no report uses and that does not narrow it: the head
         itself in a citizen's words ("大牛"), or a word that is no noun ("各种各样")."""
-        if word in self.df or word in self.corpus_text or word in query.related:
-            return False
-        if any(len(t) >= 2 and t != word and t in self.df for t in _subwords(word)):
-            return False  # "外国专家": 专家 narrowed
+        if not self._never_said(query, word):
+            return False  # (a word whose part the reports use, "外国专家", narrows 专家)
         return word == query.focus[0] or not _pos_of(word).startswith(("n", "s", "b"))
 
     def _named(self, query: Query, word: str, text: str) -> float:
