@@ -92,6 +92,9 @@ _NAMED_KIND_Q = re.compile(rf"({'|'.join(NAME_KINDS)})(?:是|叫|为)?(?:什么|
 # the name a report quotes next to the kind of thing asked for: “…”为主题, 主题为“…”, “…”栏目
 _QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|叫)?“[^”]{{2,40}}”)"
 QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
+# what the members of a list of a kind end in: "哪些部门" is answered by "办公室、科普部、调宣部"
+_MEMBERS = {"部门": "部|办公室|局|委", "单位": "公司|局|院|所|部|中心|委|办公室", "企业": "公司|集团|厂",
+            "高校": "大学|学院|科大|交大", "学校": "大学|学院|科大|交大|中学|小学|学校", "县": "县", "区": "区"}
 _ANSWER_TYPE = re.compile(r"(?:什么|啥|哪个|哪些|哪家|哪所|哪种|哪项|哪一|哪两|哪几个?)\s*([\u4e00-\u9fff]{2,4})")
 ANSWER_TYPE_WEIGHT = 0.25
 MIN_LABEL = 0.11
@@ -1124,6 +1127,10 @@ class Index:
             if quoted:
                 factor *= QUOTED_KIND_BOOST
                 cand.why.append(f"quotes the {quoted} asked for ×{QUOTED_KIND_BOOST}")
+            elif _LIST_Q.search(query.normalized) and (listed := next((k for k in query.answer_type if k in _MEMBERS and len(
+                    re.findall(rf"[\u4e00-\u9fff]{{1,10}}?(?:{_MEMBERS[k]})(?=[、和及与])", unit.norm)) >= 2), None)):
+                factor *= QUOTED_KIND_BOOST  # "哪些部门…述职": "省科协办公室、科普部、调宣部及…" lists them
+                cand.why.append(f"lists {listed} ×{QUOTED_KIND_BOOST}")
         if query.qtype != "figure" and not any(
                 len(t) >= 2 and t not in query.normalized and not regions_in(t) for t in unit.tokens):
             cand.eligible = False  # "范国滨院士" does not answer "范国滨是哪个院的院士"

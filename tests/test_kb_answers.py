@@ -1053,6 +1053,7 @@ def test_where_something_was_done_is_not_where_the_event_was_held(session):
     # 绵阳's part of them, 513个)
     ("第二届天府科技云的大会一共挑了多少个科技创新的项目", "5740个"),
     ("成都的综合服务功能区是以哪个地方为核心的", "成都高新区"),  # 以成都高新区为核心: a place the sentence names
+    ("省科协述职会议上是哪些部门的负责人做了述职", "调宣部"),  # 哪些部门: "办公室、科普部、调宣部及…" lists them
 ])
 def test_round10_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
