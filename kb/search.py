@@ -40,6 +40,7 @@ from kb.extract import ADDED_DISTRICTS, REGIONS, Figure, ancestors, figures, our
 from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
+    PERSON_NOUNS,
     QUESTION_NOISE,
     STOPWORDS,
     add_terms,
@@ -187,8 +188,7 @@ _UNIT_HINTS: list[tuple[str, str]] = [
      "items"),
 ]
 # A count of people even when the question says "几个": "来绵阳的院士有几个", "有多少会员".
-_PERSON_NOUN = re.compile(r"(院士|专家|人才|志愿者|工作者|村民|学生|干部|人员|选手|会员|群众|农民|代表|带头人|科普员|"
-                          r"老师|教师|委员|同志|博士|辅导员|党员|职工|用户)$")
+_PERSON_NOUN = re.compile(rf"({PERSON_NOUNS})$")
 # bodies, not people: "多少个党支部" is not answered by a figure in 人
 _BODY_NOUN = re.compile(r"(支部|党组织|学会|协会|单位|企业|公司|部门|组织|机构|学校|高校|基地|站|社区|村|乡镇|县|区|市)$")
 # ("怎么给孩子报名", "如何帮我们单位申请": for whom comes between)
@@ -395,7 +395,7 @@ class Query:
     listed: list[str] = field(default_factory=list)  # "入选…的4个项目分别是哪几个": counts whose members are asked
     except_who: str = ""
     _matchers: dict[str, _WordMatcher] = field(default_factory=dict, repr=False, compare=False)
-    _figure_words: list[str] | None = field(default=None, repr=False, compare=False)  # see Index._best_figure
+    figure_words: list[str] = field(default_factory=list)  # the words a figure's own words are matched against
 
     def matcher(self, word: str) -> _WordMatcher:
         m = self._matchers.get(word)
@@ -491,8 +491,6 @@ class Index:
         norm = _CAME.sub("参加", norm)  # "会议一共来了多少人": how many took part ("60余人参加会议")
         norm = re.sub(r"(?<=科协)(的)?(?:一把手|老大|头头)", r"\1主席", norm)  # an association's head is its 主席
         norm = _NEW_ASKED.sub(r"新增了\1", norm)  # "比以前多了什么新活动": what was added (新增了…)
-        norm = re.sub(r"天府科技云(?:的|那个)?大会", "天府科技云服务大会", norm)  # the meeting's name, said short
-        norm = re.sub(r"科技创新(?:的|类)?项目", "科创项目", norm)  # the reports' own short word
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
         norm = self._claimed_place(norm)
         if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
@@ -636,6 +634,13 @@ class Index:
                 a in expanded[m.end():m.end() + 6] for a in answer_type)]
         except_who = _EXCEPT_WHO.search(expanded) if qtype == "who" else None
         query.except_who = except_who.group(1) if except_who else ""
+        # a word no report uses and that relates to none ("劝人莫信邪教": 劝人, 莫信) is said by no figure: it
+        # cannot tell two figures apart, and weighed in a figure's match it would hold every figure under the
+        # floor (a place, "泰安", or a figure, "2万块", still counts: it says the question is about another)
+        if qtype == "figure":
+            content = [t for t in query.words if t not in query.regions]
+            query.figure_words = [t for t in content if not self._never_said(query, t) or re.search(r"\d", t)
+                                  or _pos_of(t) == "ns"] or content
         return query
 
     def _claimed_place(self, norm: str) -> str:
@@ -891,12 +896,15 @@ class Index:
                 top.sort(reverse=True)
         # a heading is a title, not an answer, when a sentence of its passage says as much by itself
         # (or under it: "- **丰富科技会堂服务功能**" stands as a passage of its own over the paragraph it titles)
+        def says(unit: Unit) -> float:  # how much of the question the text says by itself
+            return sum(weights[w] * self.hit(query, w, unit.norm) for w in weights) / total
+
         best_sentence: dict[int, float] = {}
         under: dict[str, float] = {}
         for cand in out:
             if not cand.unit.is_heading:
+                own = says(cand.unit)
                 pid = cand.unit.passage_index
-                own = sum(weights[w] * self.hit(query, w, cand.unit.norm) for w in weights) / total
                 best_sentence[pid] = max(best_sentence.get(pid, 0.0), own)
                 if cand.unit.heading:
                     under[cand.unit.heading] = max(under.get(cand.unit.heading, 0.0), own)
@@ -904,8 +912,8 @@ class Index:
             if not cand.unit.is_heading:
                 continue
             below = under.get(cand.unit.text)
-            if best_sentence.get(cand.unit.passage_index, -1.0) >= cand.coverage or (below is not None and below >= sum(
-                    weights[w] * self.hit(query, w, cand.unit.norm) for w in weights) / total):
+            if best_sentence.get(cand.unit.passage_index, -1.0) >= cand.coverage or (
+                    below is not None and below >= says(cand.unit)):
                 cand.score *= HEADING_DEMOTE
                 cand.why.append(f"a heading; a sentence under it says as much ×{HEADING_DEMOTE}")
         return out
@@ -1154,15 +1162,7 @@ class Index:
         what is counted. A figure alone in its clause ("累计成交307单,逾2000万元")
         counts what the clause before it says.
         """
-        content = query._figure_words
-        if content is None:  # the same for every sentence: worked out once per question
-            content = [t for t in query.words if t not in query.regions and weights.get(t, 0) > 0]
-            # a word no report uses and that relates to none ("劝人莫信邪教": 劝人, 莫信) is said by no figure:
-            # it cannot tell two figures apart, and weighed in it would hold every figure under the floor
-            # (a place, "泰安", or a figure, "2万块", still counts: it tells the question is about another)
-            said_somewhere = [t for t in content if not self._never_said(query, t) or re.search(r"\d", t)
-                              or _pos_of(t) == "ns"]
-            content = query._figure_words = said_somewhere or content
+        content = [t for t in query.figure_words if weights.get(t, 0) > 0]
         w = {t: weights[t] * (2.0 if any(t in f or f in t for f in query.focus) else 1.0) for t in content}
         total = sum(w.values()) or 1.0
         best, best_cov = None, 0.0

@@ -435,11 +435,14 @@ _TITLED_NAME = re.compile(
 )
 
 
+# what people are called ("多少名专家", "20余名院士"): kb.search reads a count of them as one of people
+PERSON_NOUNS = ("院士|专家|人才|志愿者|工作者|村民|学生|干部|人员|选手|会员|群众|农民|代表|带头人|科普员|"
+                "老师|教师|委员|同志|博士|辅导员|党员|职工|用户")
 # "邀请孙家栋等20余名院士、王寿君等1000余名专家", "评选赵剑衡等“绵阳杰出科技工作者”8名": a name
 # that heads a count of people
 _NAME_HEADING_COUNT = re.compile(
-    rf"([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})等(?:\d+(?:余|多)?[名位](?:院士|专家|科学家|教授|博士|人才|"
-    r"科技工作者|代表)|“[^”]{2,20}”\d+(?:余|多)?[名位])")
+    rf"([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})等(?:\d+(?:余|多)?[名位][\u4e00-\u9fff]{{0,4}}?(?:{PERSON_NOUNS})"
+    r"|“[^”]{2,20}”\d+(?:余|多)?[名位])")
 _FOREIGN_NAME = re.compile(r"(?:得主|教授|博士|院士|专家|学者|主席|^|[，,、“\s])([\u4e00-\u9fff]{2,4}·[\u4e00-\u9fff]{2,4}?)"
                            r"(?=等|、|，|,|。|在|来|到|的|先生|女士|教授|$)")
 
