@@ -176,10 +176,10 @@ QUESTION_FILES = (DEFAULT_QUESTIONS, EXTRA_QUESTIONS, EXTRA2_QUESTIONS, FRESH2_Q
                   FRESH18_QUESTIONS, FRESH19_QUESTIONS, FRESH20_QUESTIONS, FRESH21_QUESTIONS,
                   FRESH22_QUESTIONS, FRESH23_QUESTIONS)
 SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "fresh4", "fresh6", "fresh7", "fresh9",
-          "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18", "fresh20", "fresh5", "fresh8", "fresh12",
-          "fresh15", "fresh17", "fresh19", "fresh21", "fresh23", "test")
+          "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18", "fresh20", "fresh22", "fresh5", "fresh8",
+          "fresh12", "fresh15", "fresh17", "fresh19", "fresh21", "fresh23", "test")
 CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh4", "fresh6", "fresh7", "fresh9",
-                      "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18", "fresh20")
+                      "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18", "fresh20", "fresh22")
 
 
 @dataclass
