@@ -187,6 +187,8 @@ def warm_up_in_background(database_url: str, logger: str) -> threading.Thread:
 _CLAUSES = re.compile(r"(?<=[，,；;：:。！？!?])")
 _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 _YEAR = re.compile(r"20\d{2}年")
+_MANNER_Q = re.compile(r"怎么|如何|怎样|咋")
+_MANNER_SAID = ["方式", "办法", "模式", "机制", "采取", "采用", "通过"]  # what a report says how with
 
 
 def _clauses(sentence: str) -> list[tuple[int, int, str]]:
@@ -463,9 +465,11 @@ def compose(query: Query, candidates: list[Candidate],
     """The reply for a chosen candidate: its excerpt and source, the newest report first."""
     main, older = _newest(best, [c for c in candidates if c is not best], query)
     words = [t for t in query.tokens if len(t) >= 2]
+    kinds = [k for k in query.answer_type if k in NAME_KINDS]
+    if query.qtype == "other" and _MANNER_Q.search(query.normalized):
+        kinds += _MANNER_SAID  # "那笔钱是怎么凑起来的": the clause that says how ("采取…的方式")
     text = excerpt(main.unit.text, words, main.figure, query.regions, when=query.qtype == "date",
-                   limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY,
-                   kinds=[k for k in query.answer_type if k in NAME_KINDS],
+                   limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY, kinds=kinds,
                    names=main.unit.names if query.qtype == "who" else (),
                    asked=[k for k in query.answer_type if k not in NAME_KINDS] if query.qtype == "other" else ())
     if main.unit.byline:

@@ -43,6 +43,7 @@ from kb.text import (
     PERSON_NOUNS,
     QUESTION_NOISE,
     STOPWORDS,
+    SURNAMES,
     add_terms,
     byline_names,
     cut,
@@ -111,6 +112,7 @@ _EVENTISH = re.compile(r"(活动|会议|(?<![学协商工])会(?!员)|赛|培训
 _LEVEL = re.compile(r"[省市县区厅处科]级")
 # the level of what is counted: a figure that does not say it counts every level
 _LEVEL_WORD = re.compile(r"国际|国内|国家级|省级|市级|县级|区级|全国性|外籍|海外")
+_LEVEL_SAID = {"国家级": "国家(?!级)|全国"}  # "国家级协会的服务站": "国家学会创新驱动助力工程服务站5个"
 # "国际学术会议" is not "国际国内学术会议…2090余场次": that figure counts both
 _BOTH = {"国际": r"国际(?!国内)(?<!国内国际)", "国内": r"国内(?!国际)(?<!国际国内)"}
 
@@ -157,7 +159,9 @@ _AGENT_Q = re.compile(r"(谁(做|搞|办|组织|负责|主办|承办|发起|举�
                       r"(?:得到|受到)了?谁的|哪个单位|哪家单位)")  # "是谁给表彰的", "得到了谁的肯定": a body may answer
 _AGENT = re.compile(r"(第三方|科协|学会|协会|政府|公司|集团|大学|学院|中心|部门|委员会|[局厅院所站队社])")
 # "哪些院士", "哪位专家": people, whom the reports must name
-_WHICH_PEOPLE_Q = re.compile(r"(哪些|哪几位|哪位|哪个)(院士|专家|领导|人|科学家|干部|代表|记者|通讯员|作者)")
+_WHICH_PEOPLE_Q = re.compile(r"(哪些|哪几位|哪位|哪个)(院士|专家|领导|人|科学家|干部|代表|记者|通讯员|作者)"
+                             rf"|(?:\d+|几|两|些)[个名位]?(?:人|{PERSON_NOUNS})(?:都|分别|各)?(?:叫(?:什么|啥)|的名字)")
+# ("推荐的那2个人叫什么"; "那个管科普的人叫什么" asks what the post is called)
 # "排第几", "排名第几": a rank, which reports write as "全省第一", "前二十", "前列"
 _RANK_Q = re.compile(r"(排|排名|排在|位居|位列|名列)(全省|全国|全市)?(?:第几|老几)|第几名|排名(怎么样|如何|多少)|排得怎么样|"
                      r"(?:排进|进了?|进入|位于|排在)(?:全省|全国|全市)?前(?:多少|几)")  # "7个县区排进全省前多少名"
@@ -204,15 +208,17 @@ _PROCEDURE = re.compile(r"(步骤|登录|点击|扫码|网址|下载|电话|热�
 # what was said before it is taken back
 _SELF_CORRECTION = re.compile(r"[^\s,，。?？]+[\s,，]+(?:不对|不是|哦不|哦不对|说错了|错了)[\s,，]+")
 _WHERE_Q = re.compile(r"(在哪(?![些个家位种项年天])|哪里|什么地方|哪儿|在什么地方|地点|哪个位置|什么位置|"
-                      r"哪(?:个|些|一个)?(?:城市|地方|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|地区|监狱|园区)|"
+                      r"哪(?:个|些|一个)?(?:城市|地方|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|地区|监狱|园区|"
+                      r"场馆|会场|酒店|宾馆)|"
                       r"所在(?:的)?(?:地|城市|县|市|区|乡镇|镇|乡|村|省|地区|位置))")  # "书台村 所在乡镇"
 # "在哪个镇": the answer names a place of that kind ("曾口镇"); a 学校 may be a 中学
 # a country's name ends in 国 ("德国"), not in 国家/国际/国内 ("成都国家全面创新改革试验区" names none)
 _ANOTHER_Q = re.compile(r"(另外|另一|其他|其余|别的|除了)")
 _PLACE_KINDS = {"学校": "(?:学校|中学|小学|大学|学院)(?!生)", "中学": "中学", "国家": "国(?![家际内务有企营资立])", "城市": "市",
-                "乡镇": "镇"}
+                "乡镇": "镇", "场馆": "馆|会堂|中心|剧院|体育场", "会场": "馆|会堂|中心|厅|会议室|酒店|宾馆",
+                "酒店": "酒店|宾馆|饭店", "宾馆": "酒店|宾馆|饭店"}
 _PLACE_KIND_Q = re.compile(r"(?:哪(?:个|些|一个)?|所在(?:的)?)"
-                           r"(城市|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|监狱|园区)")  # not 哪个国家级学会
+                           r"(城市|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|监狱|园区|场馆|会场|酒店|宾馆)")  # not 哪个国家级学会
 _CENTRED_AT = re.compile(r"以[\u4e00-\u9fff]{2,12}?(?:区|县|市|镇|村|园区)为(?:核心|中心|重点|主体|依托|龙头)")  # 以成都高新区为核心
 _HELD_AT = re.compile(r"在[\u4e00-\u9fff·、]{2,20}?(举行|召开|举办|开幕|启动|签约)")
 _AT_PLACE = re.compile(r"(?:在|(?<![达受得收提做遇感想看听找])到|赴|前往)[\u4e00-\u9fff]{2,12}?"
@@ -232,7 +238,7 @@ _GUESSED = r"(?<![\d.第前])\d+(?:\.\d+)?"
 _GUESS = re.compile(rf"{_GUESSED}(?=[万亿]?(?:{_ROUGHLY})|[{_MEASURES}]?(?:左右|上下))|"
                     r"(?<=是不是|大概有|差不多|大约有|好像有|可能有|听说有)\d+(?:\.\d+)?")
 _GUESS_SPAN = re.compile(rf"{_GUESSED}[万亿]?(?:{_ROUGHLY})[{_MEASURES}]*")  # the whole guess, to read around it
-_GUESS_TAIL = re.compile(rf"多[万亿]?[{_MEASURES}]+")  # what jieba leaves of "两千多项": 多项
+_GUESS_TAIL = re.compile(rf"多(?:[万亿]?[{_MEASURES}]+|[万亿])")  # what jieba leaves of "两千多项", "一千多万"
 # what the citizen heard or remembers, and a question that asks to confirm it ("好像是52家?", "是10.7%吗")
 _HEARD = re.compile(r"(听说|好像|我记得|印象中|据说)")
 _CONFIRM_Q = re.compile(rf"(吗|吧|对吧|对吗|是吧|没错|对不对|是不是|{_HEARD.pattern[1:-1]}|记得|应该是|有这么多|\?\s*$)")
@@ -282,6 +288,8 @@ _PLANNED = re.compile(r"将于|将在|计划|拟于|拟在|下一步|下一届|�
 # a question about who won or what prize (冠军, 一等奖) and what a sentence must say to answer it
 _WINNER_Q = re.compile(r"冠军|亚军|季军|[一二三特]等奖|金奖|银奖|铜奖|第一名|头名|得奖|获奖")
 _WINNER = re.compile(r"冠军|亚军|季军|等奖|金奖|银奖|铜奖|第一名|获奖|荣获|获得|夺得|斩获|摘得")
+# "现在的党组书记是谁 我印象里还是王久华": the holder the citizen remembers is asked about, not the answer
+_STILL_WHO = re.compile(rf"还是([{SURNAMES}][\u4e00-\u9fff]{{1,2}}?)(?=[吧吗呢啊呀嘛]|[\s,，。?？!！]|$)")
 _EXCEPT_WHO = re.compile(r"除(?:了)?([\u4e00-\u9fff]{2,4}?)(?:以外|之外|外)?[\s,，]*(?:还有|另外|其他|别的)")
 _COUNT_IN_RANK = re.compile(r"\d+[个家所名项][^,，。;；]{0,8}(?:位于|位居|进入|排在|跻身|入围)[^,，。;；]{0,8}$")
 # a meeting about an event ("…大会总结会"): where and when it met is not where and when the event was
@@ -289,6 +297,7 @@ _SUB_MEETING = re.compile(r"(?:大会|会|节|赛)(?:\([^)]*\))?[“”\"]?(总�
                           r"表彰会|部署会|动员会)")
 _MAGNITUDE = re.compile(r"(?<![第这那十百千\d一二三四五六七八九两])几([十百千万]{1,2})(?![年届岁])")
 _ORDER = {"十": 10.0, "百": 100.0, "千": 1000.0, "万": 1e4}
+_MORE_THAN = re.compile(r"(?<![\d.第前])([1-9]0*)多([万亿])?(?![年届岁])")  # "一千多万", "三百多个": a round guess
 _NEW_ASKED = re.compile(r"(?:比(?:以前|之前|往年|前两届|上一届|上届|去年)?)?多了?(什么|哪些|啥)(?:新的?|新增的?)")
 _GROWTH_Q = re.compile(r"(?:涨|增长|增加|提高|提升|上升|多)了?(?:多少|几|百分之几|好多)")
 _GROWTH = re.compile(r"增长|增加|提高|提升|上升|上涨|涨|增幅|较去年|翻")
@@ -471,6 +480,9 @@ class Index:
             if 2 <= len(w) <= 8 and re.fullmatch(r"[\u4e00-\u9fff]+", w):
                 by_key[pinyin_key(w)].add(w)
         self.known |= words
+        # a part of a term the reports name ("立市" of “科技立市”) is a word of theirs, not a typo
+        self.known |= {t[a:b] for t in list(self.known) if len(t) >= 4 and re.fullmatch(r"[\u4e00-\u9fff]+", t)
+                       for a in range(len(t) - 1) for b in range(a + 2, len(t) + 1)}
         return {k: next(iter(v)) for k, v in by_key.items() if len(v) == 1}
 
     def idf(self, tok: str) -> float:
@@ -634,6 +646,10 @@ class Index:
                 a in expanded[m.end():m.end() + 6] for a in answer_type)]
         except_who = _EXCEPT_WHO.search(expanded) if qtype == "who" else None
         query.except_who = except_who.group(1) if except_who else ""
+        still = _STILL_WHO.search(expanded) if qtype == "who" and query.recent else None
+        if still and not query.except_who:
+            query.except_who = still.group(1)
+            query.words = [w for w in query.words if w != still.group(1)]
         # a word no report uses and that relates to none ("劝人莫信邪教": 劝人, 莫信) is said by no figure: it
         # cannot tell two figures apart, and weighed in a figure's match it would hold every figure under the
         # floor (a place, "泰安", or a figure, "2万块", still counts: it says the question is about another)
@@ -978,7 +994,8 @@ class Index:
             cand.eligible = False
             cand.why.append(f"does not say {','.join(missing)}")
         level = next((t for t in query.words if _LEVEL_WORD.fullmatch(t)), "") if query.qtype == "figure" else ""
-        if level and self.hit(query, level, unit.context, False) < 1.0:
+        if level and self.hit(query, level, unit.context, False) < 1.0 and not (
+                level in _LEVEL_SAID and re.search(_LEVEL_SAID[level], unit.context)):
             cand.eligible = False  # "国际学术会议有多少场": not "学术交流活动50余场", which says no level
             cand.why.append(f"says no {level}")
         sub = _SUB_MEETING.search(unit.norm) if query.qtype in ("where", "date") else None
@@ -1387,10 +1404,19 @@ def _editions(text: str) -> set[str]:
 
 
 def _magnitude_guessed(question: str) -> tuple[float, float] | None:
-    """"有几百次吗", "几十个吧": the bounds of the figure the citizen guesses (几百: 100 to 999)."""
+    """"有几百次吗", "几十个吧": the bounds of the figure the citizen guesses (几百: 100 to 999).
+    "好像捐了一千多万" (1000多万) is a looser guess, a half-remembered figure: it rules out only
+    what is off by more than a factor of two (1.2万人次, 450余万元), not 800万 or 1800余万元."""
     m = _MAGNITUDE.search(question)
     if not m:
-        return None
+        more = _MORE_THAN.search(question)
+        if not more:
+            return None
+        digits = more.group(1)
+        order = {"万": 1e4, "亿": 1e8}.get(more.group(2) or "", 1.0)
+        low = float(digits) * order
+        high = low + 10 ** (len(digits) - 1) * order
+        return low / 2, high * 2
     low = 1.0
     for ch in m.group(1):
         low *= _ORDER[ch]

@@ -73,7 +73,7 @@ QUESTION_NOISE = frozenset(
     打扰 打扰一下 来着 着呢 所在 老说 常说 算是 点名 提到 新闻 报道里
     里头 那种 这种 那次 那回 那批 这回 上头 咋个 啥子 一摊子 那一摊子 晓得 莫得 要得 嘛 那篇 这篇 那份 这份
     就是 也就是 看看 专门 很多 比较 举个 例子 我要 大不大 数就行 数据
-    些 想 起来 是指 指 报道
+    些 想 起来 是指 指 报道 印象 印象里 印象中 记得 我记得
     """.split()
 )
 
@@ -176,6 +176,7 @@ RELATED_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("辅导员", "科技辅导员", "老师", "教师", "指导老师"),
     ("农民", "农户", "庄稼人", "老乡", "种地"),
     ("专家", "教授", "大牛"),
+    ("人才", "顶尖人才", "大牛", "牛人"),  # "请了几个行业大牛": 4名行业顶尖人才
     ("带头人", "领头人", "领头羊", "能人", "领路人"),
     ("志愿者", "义工"),
     ("负责人", "管事", "头头", "头儿"),
@@ -187,6 +188,7 @@ RELATED_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("参赛队伍", "参赛队", "战队"),
     # what and where
     ("科技馆", "科普场馆", "科学馆", "科普馆"),
+    ("品牌", "牌子", "招牌", "金字招牌"),  # "叫得响的科普活动牌子": 活动品牌
     ("科普大篷车", "大篷车"),
     ("公众号", "微信公众号", "公号"),
     ("服务热线", "热线", "热线电话"),
@@ -426,22 +428,22 @@ def leading_noun(text: str) -> str:
 _TITLES = re.compile(r"(书记|主席|院士|部长|主任|馆长|局长|县长|市长|区长|常委|博士|教授|委员|院长|记者|组长|站长|校长|主持人|负责人|党员|会长|理事长|董事长)$")
 
 
-_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任"
              "沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔"
              "向汤文经")
 _TITLED_NAME = re.compile(
-    rf"{_TITLES.pattern[:-1]}([{_SURNAMES}][\u4e00-\u9fff]{{1,2}}?)"
+    rf"{_TITLES.pattern[:-1]}([{SURNAMES}][\u4e00-\u9fff]{{1,2}}?)"
     r"(?=率|出席|主持|表示|公布|指出|强调|讲话|等|向|为|赴|在|介绍|参加|带队|到会|一行|投资|带领|担任|当选|入选|获|[,，、。;；])"
 )
 
 
 # what people are called ("多少名专家", "20余名院士"): kb.search reads a count of them as one of people
 PERSON_NOUNS = ("院士|专家|人才|志愿者|工作者|村民|学生|干部|人员|选手|会员|群众|农民|代表|带头人|科普员|"
-                "老师|教师|委员|同志|博士|辅导员|党员|职工|用户")
+                "老师|教师|委员|同志|博士|辅导员|党员|职工|用户|大牛")
 # "邀请孙家栋等20余名院士、王寿君等1000余名专家", "评选赵剑衡等“绵阳杰出科技工作者”8名": a name
 # that heads a count of people
 _NAME_HEADING_COUNT = re.compile(
-    rf"([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})等(?:\d+(?:余|多)?[名位][\u4e00-\u9fff]{{0,4}}?(?:{PERSON_NOUNS})"
+    rf"([{SURNAMES}][\u4e00-\u9fff]{{1,2}})等(?:\d+(?:余|多)?[名位][\u4e00-\u9fff]{{0,4}}?(?:{PERSON_NOUNS})"
     r"|“[^”]{2,20}”\d+(?:余|多)?[名位])")
 _FOREIGN_NAME = re.compile(r"(?:得主|教授|博士|院士|专家|学者|主席|^|[，,、“\s])([\u4e00-\u9fff]{2,4}·[\u4e00-\u9fff]{2,4}?)"
                            r"(?=等|、|，|,|。|在|来|到|的|先生|女士|教授|$)")
@@ -460,7 +462,7 @@ def byline_names(line: str) -> list[str]:
     roles = [p for p in parts if _BYLINE_ROLE.match(p)]
     names = [p for p in parts if not _BYLINE_ROLE.match(p)]
     if not (bracketed or roles) or not names or not all(
-            re.fullmatch(r"[\u4e00-\u9fff]{2,3}", n) and n[0] in _SURNAMES and n[-1] not in "区县市镇乡村省"
+            re.fullmatch(r"[\u4e00-\u9fff]{2,3}", n) and n[0] in SURNAMES and n[-1] not in "区县市镇乡村省"
             and (roles or general_word_freq(n) < 50) for n in names):
         return []  # "(高新区)", "(方案)", "(高原)": a place or a word, not a person
     return names

@@ -1107,3 +1107,39 @@ def test_round10_questions_the_reports_do_not_answer(session, question):
     assert get_index(session).parse(question).qtype == "contact"  # refused for that, not by chance
     result = ask(session, question)
     assert not result.answered, result.reply
+
+
+# Round 11's rules, one row each: questions a rule had ruled out or answered wrongly, answered as the report says
+@pytest.mark.parametrize("question, said", [
+    ("成都从国家级的协会那里引进了几个创新驱动助力工程服务站", "5个"),  # 国家级 is said by "国家学会…服务站5个"
+    ("涪城区海智工作站聘了几个行业大牛", "4名"),  # a 大牛 is one of the 行业顶尖人才
+    # the holder the citizen remembers (还是王久华) is asked about, not the answer: the newest report's
+    ("绵阳科协现在的党组书记是谁 我印象里还是王久华", "汤荣生"),
+    # 一千多万: a half-remembered figure rules out what is far from it (1.2万人次, 450余万元), not what is near
+    ("疫情那时候成都科协好像捐了一千多万 具体是多少", "1800余万元"),
+    ("书台村种药材的钱是怎么凑起来的", "自己出一点"),  # 怎么: the clause that says how (采取…的方式)
+])
+def test_round11_questions_are_answered_as_the_report_says(session, question, said):
+    result = ask(session, question)
+    assert result.answered and said in result.reply.partition("（来源：")[0], result.reason
+
+
+@pytest.mark.parametrize("question, qtype", [
+    ("济宁推荐参评山东省优秀科技工作者的那2个人叫什么", "who"),  # the report says 2名同志, not who they are
+    ("京川渝科创交流会在哪个场馆举办", "where"),  # the report names no venue
+])
+def test_round11_questions_the_reports_do_not_answer(session, question, qtype):
+    from kb.search import get_index
+
+    assert get_index(session).parse(question).qtype == qtype  # refused for that, not by chance
+    result = ask(session, question)
+    assert not result.answered, result.reply
+
+
+def test_round11_readings_of_the_question(session):
+    from kb.search import get_index
+
+    index = get_index(session)
+    assert index.parse("绵阳现在主打的是啥立市战略").fixes == []  # 立市 is part of the reports' “科技立市”, no typo
+    low, high = index.parse("科协好像捐了一千多万").magnitude
+    assert low <= 8e6 and 1.8e7 < high and not low <= 4.5e6  # 800万 and 1800余万 are near it, 450余万 is not
