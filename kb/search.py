@@ -94,6 +94,9 @@ _NAMED_KIND_Q = re.compile(rf"({'|'.join(NAME_KINDS)})(?:是|叫|为)?(?:什么|
 # the name a report quotes next to the kind of thing asked for: “…”为主题, 主题为“…”, “…”栏目
 _QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|叫)?“[^”]{{2,40}}”)"
 QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
+# an honour is quoted after the verb that gives it: "表彰为“四川省乡村振兴示范村”" is the 称号 asked
+_HONOURS = ("称号", "荣誉", "荣誉称号")
+_HONOURED = re.compile(r"(?:评为|表彰为|授予|命名为|评选为|荣获|获评|认定为)“[^”]{2,30}”")
 # what the members of a list of a kind end in: "哪些部门" is answered by "办公室、科普部、调宣部"
 _MEMBERS = {"部门": "部|办公室|局|委", "单位": "公司|局|院|所|部|中心|委|办公室", "企业": "公司|集团|厂",
             "高校": "大学|学院|科大|交大", "学校": "大学|学院|科大|交大|中学|小学|学校", "县": "县", "区": "区"}
@@ -298,7 +301,8 @@ _SUB_MEETING = re.compile(r"(?:大会|会|节|赛)(?:\([^)]*\))?[“”\"]?(总�
 _MAGNITUDE = re.compile(r"(?<![第这那十百千\d一二三四五六七八九两])几([十百千万]{1,2})(?![年届岁])")
 _ORDER = {"十": 10.0, "百": 100.0, "千": 1000.0, "万": 1e4}
 _MORE_THAN = re.compile(r"(?<![\d.第前])([1-9]0*)多([万亿])?(?![年届岁])")  # "一千多万", "三百多个": a round guess
-_NEW_ASKED = re.compile(r"(?:比(?:以前|之前|往年|前两届|上一届|上届|去年)?)?多了?(什么|哪些|啥)(?:新的?|新增的?)")
+_NEW_ASKED = re.compile(r"(?:比(?:以前|之前|往年|前两届|上一届|上届|去年)?)?多了?(什么|哪些|啥)(?:新的?|新增的?)"
+                        r"|比(?:以前|之前|往年|前两届|上一届|上届|去年)多了(什么|哪些|啥)(?!人|钱)")  # "比往年多了哪些活动"
 _GROWTH_Q = re.compile(r"(?:涨|增长|增加|提高|提升|上升|多)了?(?:多少|几|百分之几|好多)")
 _GROWTH = re.compile(r"增长|增加|提高|提升|上升|上涨|涨|增幅|较去年|翻")
 _STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
@@ -502,9 +506,15 @@ class Index:
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
         norm = _CAME.sub("参加", norm)  # "会议一共来了多少人": how many took part ("60余人参加会议")
         norm = re.sub(r"(?<=科协)(的)?(?:一把手|老大|头头)", r"\1主席", norm)  # an association's head is its 主席
-        norm = _NEW_ASKED.sub(r"新增了\1", norm)  # "比以前多了什么新活动": what was added (新增了…)
+        norm = _NEW_ASKED.sub(lambda m: "新增了" + (m.group(1) or m.group(2)), norm)  # "比以前多了什么新活动": what was added (新增了…)
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
         norm = self._claimed_place(norm)
+        # "是不是就在5月30号当天办的": the day the citizen remembers is asked, not given
+        norm = re.sub(r"(?<=是不是|应该是|好像是)(就|也)?(在)?\d{1,2}月\d{1,2}[日号](?:当天|那天)?", r"\1\2哪天", norm)
+        if _CONFIRM_Q.search(norm) and re.search(r"(?:19|20)\d{2}年", norm):
+            # "2020年办的是第20届吧", "2020年应该办到第二十几届了吧": the year says which edition; the
+            # one the citizen guesses is asked ("第几届"), not one the sentence must say
+            norm = re.sub(r"第\d+几?(?=届)", "第几", norm)
         if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
             # "分红好像是8000块?", "比例是10.7%吗": a figure the citizen remembers and wants checked is
             # asked, not given: "分红好像是多少块" (the reply shows the report's figure, right or not)
@@ -1031,8 +1041,8 @@ class Index:
             elif _DAY.search(unit.text):
                 factor *= 1.3
                 cand.why.append("has a date ×1.3")
-            elif _HAS_DATE.search(unit.text) and not wants_day:
-                cand.why.append("has a year or month")
+            elif not wants_day and any(d not in query.normalized for d in _HAS_DATE.findall(unit.text)):
+                cand.why.append("has a year or month")  # (not only the year asked of: "2023年…什么时候报名")
             else:
                 cand.eligible = False
                 cand.why.append("no date here")
@@ -1147,11 +1157,15 @@ class Index:
             cand.eligible = False
             cand.why.append(level_clash)
         if query.answer_type and query.qtype not in ("figure", "date"):
-            quoted = next((k for k in query.answer_type if re.search(_QUOTED_KIND.format(kind=re.escape(k)), unit.text)),
-                          None)
+            quoted = next((k for k in query.answer_type if re.search(_QUOTED_KIND.format(kind=re.escape(k)), unit.text)
+                           or (k in _HONOURS and _HONOURED.search(unit.text))), None)
             if quoted:
                 factor *= QUOTED_KIND_BOOST
                 cand.why.append(f"quotes the {quoted} asked for ×{QUOTED_KIND_BOOST}")
+            elif any(k in _HONOURS for k in query.answer_type) and "“" not in unit.text and not any(
+                    k in unit.text for k in _HONOURS):
+                cand.eligible = False  # an honour is quoted: "最近,走进…书台村,…" names none
+                cand.why.append("quotes no honour")
             elif _LIST_Q.search(query.normalized) and (listed := next((k for k in query.answer_type if k in _MEMBERS and len(
                     re.findall(rf"[\u4e00-\u9fff]{{1,10}}?(?:{_MEMBERS[k]})(?=[、和及与])", unit.norm)) >= 2), None)):
                 factor *= QUOTED_KIND_BOOST  # "哪些部门…述职": "省科协办公室、科普部、调宣部及…" lists them

@@ -1118,6 +1118,13 @@ def test_round10_questions_the_reports_do_not_answer(session, question):
     # 一千多万: a half-remembered figure rules out what is far from it (1.2万人次, 450余万元), not what is near
     ("疫情那时候成都科协好像捐了一千多万 具体是多少", "1800余万元"),
     ("书台村种药材的钱是怎么凑起来的", "自己出一点"),  # 怎么: the clause that says how (采取…的方式)
+    ("第三届天府科技云服务大会比往年多了哪些活动", "京川渝"),  # 比往年多了哪些: 新增了
+    # a 称号 is quoted after the verb that gives it (表彰为“…”); "最近,走进…书台村" quotes none
+    ("书台村最近被省里评上了啥称号", "四川省乡村振兴示范村"),
+    # the year says which edition; the one the citizen guesses (第20届, 第二十几届) is asked
+    ("济宁2020年办的青少年科技创新大赛是第20届吧", "第19届"),
+    ("济宁青少年科技创新大赛2020年应该办到第二十几届了吧", "第19届"),
+    ("济宁表扬突出科技工作者的活动是不是在5月30号当天办的", "5月29日"),  # the day remembered is asked
 ])
 def test_round11_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -1127,6 +1134,7 @@ def test_round11_questions_are_answered_as_the_report_says(session, question, sa
 @pytest.mark.parametrize("question, qtype", [
     ("济宁推荐参评山东省优秀科技工作者的那2个人叫什么", "who"),  # the report says 2名同志, not who they are
     ("京川渝科创交流会在哪个场馆举办", "where"),  # the report names no venue
+    ("锦江区2023年的青少年科技比赛什么时候报名", "date"),  # its only date is the year the question names
 ])
 def test_round11_questions_the_reports_do_not_answer(session, question, qtype):
     from kb.search import get_index
