@@ -187,7 +187,7 @@ _UNIT_HINTS: list[tuple[str, str]] = [
     (r"多大|几岁|多少岁|年龄|岁数|年纪", "age"),
     (r"(?:几|多少)(?:斤|公斤|千克|吨)|重量", "weight"),
     (r"(?:几|多少)(?:人次|个人|人|名|位)|人数|多少万人", "person"),
-    (r"(?:几|多少)(?:场次|场|次|回|期)|次数", "times"),
+    (r"(?:几|多少)(?:场次|场|次|回|期|趟)|次数", "times"),  # "跑了多少趟": 走访…2600余次
     (r"(?:几|多少)年|哪几年", "year"),
     (r"几大", "group"),
     (r"多长时间|多久|多长", "duration"),
@@ -308,7 +308,8 @@ _GROWTH = re.compile(r"增长|增加|提高|提升|上升|上涨|涨|增幅|较�
 _STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
 _LEAVE_OUT = re.compile(r"不算|不包括|不包含|不含|不计|刨去|刨除|除去")
 _BEFORE_FILLER = frozenset(("有", "是", "一共", "总共", "共", "一共有", "总共有", "大概", "大约", "到底", "究竟", "总计", "合计"))
-_MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单")
+_RELATIVE_YEAR = {"今年": 0, "去年": 1, "上年": 1, "上一年": 1, "前年": 2}  # years before the report's
+_MEASURE_WORDS = set("家个场次届项人名条所年月日期位篇部种批支座处件天户台套本门村站元亩回单趟")
 
 
 @dataclass
@@ -873,6 +874,8 @@ class Index:
             return memo[k]
 
         pre: list[Candidate] = []
+        # the year asked of, said relative to the report ("去年"), not what a figure is compared with ("比上一年")
+        when_asked = {w for w in _RELATIVE_YEAR if w in weights and not re.search(f"[比较]{w}", query.normalized)}
         for pos, i in enumerate(self._sentence_ids):
             unit = self.units[i]
             base = scores.get(i, 0.0)
@@ -898,6 +901,9 @@ class Index:
                     h = max(h, 0.5)
                 if unit.byline and _AUTHOR_Q.fullmatch(w):
                     h = 1.0  # a byline says who wrote (写, 报道) the article
+                if h < 1.0 and w in when_asked and unit.published_at is not None and \
+                        f"{unit.published_at.year - _RELATIVE_YEAR[w]}年" in unit.context:
+                    h = 1.0  # "去年科服保姆跑了多少趟": a report of early 2024 says "2023年,…"
                 got[w] = h
             cand.coverage = sum(weights[w] * got[w] for w in weights) / total
             cand.credit = got
