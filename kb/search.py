@@ -132,7 +132,9 @@ def _guarded(word: str, question: str) -> str:
 _CHOICE_SAID = {"优秀": ("择优", "评优")}  # how a question may say the word of choice
 _NARROWING = re.compile(r"(优秀|示范|重点|先进|骨干|星级|标杆|精品|特色|品牌|龙头|5A|4A|3A)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
-_NAME_OF_WHAT_SOME_DID = re.compile(r"几[个家所位名]\s?[\u4e00-\u9fff]{1,6}?的.{0,12}?(?:叫什么|叫啥|名字|全称|名称)")
+_NAME_OF_WHAT_SOME_DID = re.compile(r"几[个家所位名]\s?[\u4e00-\u9fff\s]{1,8}?的.{0,12}?(?:叫什么|叫啥|名字|全称|名称)"
+                                    r"|(?:多久|多长时间)的[\u4e00-\u9fff]{1,6}?(?:叫什么|叫啥|名字|全称|名称)")
+# ("几个地方一起签的那个协议叫什么", "预测锂电池能用多久的成果叫啥": a name is asked)
 _CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
 # "科协主席是谁": the title must be the association's, not another body's in the same sentence
 _ORG_TITLE_Q = re.compile(r"科协(?:的)?(?:现在|目前|现任|如今)?(?:的)?(党组书记|书记|常务副主席|副主席|主席|秘书长)")
@@ -162,7 +164,7 @@ _AGENT_Q = re.compile(r"(谁(做|搞|办|组织|负责|主办|承办|发起|举�
                       r"(?:得到|受到)了?谁的|哪个单位|哪家单位)")  # "是谁给表彰的", "得到了谁的肯定": a body may answer
 _AGENT = re.compile(r"(第三方|科协|学会|协会|政府|公司|集团|大学|学院|中心|部门|委员会|[局厅院所站队社])")
 # "哪些院士", "哪位专家": people, whom the reports must name
-_WHICH_PEOPLE_Q = re.compile(r"(哪些|哪几位|哪位|哪个)(院士|专家|领导|人|科学家|干部|代表|记者|通讯员|作者)"
+_WHICH_PEOPLE_Q = re.compile(r"(哪些|哪几位|哪位|哪几个|哪个)(院士|专家|领导|人|科学家|干部|代表|记者|通讯员|作者)"
                              rf"|(?:\d+|几|两|些)[个名位]?(?:人|{PERSON_NOUNS})(?:都|分别|各)?(?:叫(?:什么|啥)|的名字)")
 # ("推荐的那2个人叫什么"; "那个管科普的人叫什么" asks what the post is called)
 # "排第几", "排名第几": a rank, which reports write as "全省第一", "前二十", "前列"
@@ -233,7 +235,7 @@ _YEAR_Q = re.compile(r"(哪年|哪一年|什么年份|哪个年份|几几年)")
 _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 # a year, also without 年 ("2018全国双创周"), but not a count ("2090余场次", "2178条")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
-_WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字|姓名)")
+_WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字|姓名|名单)")
 # a citizen's guess at a figure: "两千多项", "一百来位", "100项左右", "是不是148个"
 _MEASURES = "家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期"  # what a count is counted in
 _ROUGHLY = "多|来|好几|出头|左右|上下|几"  # "七十几个吧": seventy-odd
@@ -301,8 +303,8 @@ _SUB_MEETING = re.compile(r"(?:大会|会|节|赛)(?:\([^)]*\))?[“”\"]?(总�
 _MAGNITUDE = re.compile(r"(?<![第这那十百千\d一二三四五六七八九两])几([十百千万]{1,2})(?![年届岁])")
 _ORDER = {"十": 10.0, "百": 100.0, "千": 1000.0, "万": 1e4}
 _MORE_THAN = re.compile(r"(?<![\d.第前])([1-9]0*)多([万亿])?(?![年届岁])")  # "一千多万", "三百多个": a round guess
-_NEW_ASKED = re.compile(r"(?:比(?:以前|之前|往年|前两届|上一届|上届|去年)?)?多了?(什么|哪些|啥)(?:新的?|新增的?)"
-                        r"|比(?:以前|之前|往年|前两届|上一届|上届|去年)多了(什么|哪些|啥)(?!人|钱)")  # "比往年多了哪些活动"
+_NEW_ASKED = re.compile(r"(?:比(?:以前|之前|往年|前[两2几]届|上一届|上届|去年)?)?多了?(什么|哪些|啥)(?:新的?|新增的?)"
+                        r"|比(?:以前|之前|往年|前[两2几]届|上一届|上届|去年)多了(什么|哪些|啥)(?!人|钱)")  # "比往年多了哪些活动"
 _GROWTH_Q = re.compile(r"(?:涨|增长|增加|提高|提升|上升|多)了?(?:多少|几|百分之几|好多)")
 _GROWTH = re.compile(r"增长|增加|提高|提升|上升|上涨|涨|增幅|较去年|翻")
 _STOCK = re.compile(r"已达|已有|截至|目前|现有|累计|达到")
@@ -602,6 +604,8 @@ class Index:
             unit_class in ("money", "area") and not _WH_WORD.search(expanded))  # "成都工作站 争取经费", "枳壳 面积"
         if figure and _NAME_OF_WHAT_SOME_DID.search(expanded) and not re.search(r"多少|几(?![个家所位名])", expanded):
             figure, unit_class = False, ""  # "几家科协签的那份协议 名字叫什么": the name is asked, not how many
+        if figure and "名单" in expanded:
+            figure, unit_class = False, ""  # "那30名科技工作者名单有吗": who they are, not how many
         focus, counted, modifiers = _focus(_GUESS_SPAN.sub(" ", norm))  # "申请专利两千多项吧 具体多少": 申请专利
         # the head names who is counted: "多少名专家", "受益群众多少"; of "院士工作站 数量" it is 工作站,
         # a thing (院士 only says which), and a verb before the question word names no head
@@ -1165,6 +1169,10 @@ class Index:
         if query.answer_type and query.qtype not in ("figure", "date"):
             quoted = next((k for k in query.answer_type if re.search(_QUOTED_KIND.format(kind=re.escape(k)), unit.text)
                            or (k in _HONOURS and _HONOURED.search(unit.text))), None)
+            if not quoted and _LIST_Q.search(query.normalized):
+                # "哪些领域": "涵盖电子信息、先进材料…等领域" lists them, then names their kind
+                quoted = next((k for k in query.answer_type if re.search(
+                    rf"、[^，,。；;、]{{1,12}}等{re.escape(k)}", unit.norm)), None)
             if quoted:
                 factor *= QUOTED_KIND_BOOST
                 cand.why.append(f"quotes the {quoted} asked for ×{QUOTED_KIND_BOOST}")

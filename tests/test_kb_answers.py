@@ -1129,6 +1129,12 @@ def test_round10_questions_the_reports_do_not_answer(session, question):
     ("科服保姆去年一共往企业跑了多少趟", "2600余次"),
     ("济宁去年的表扬大会一共给多少个科技工作者颁了奖", "30名"),
     ("第二届科创会开总结会的时候 是哪个大领导讲的话", "毛大付"),  # a 领导 is named by his post (党组书记)
+    ("成都科协为科技社团专门成立的党组织叫什么", "科技社团委员会"),  # “中共…委员会” is a 党组织
+    ("安州区请了哪些博士给天雄药业这类企业看技术难题", "杰青博士联盟"),  # 技术难题: 科技需求问诊
+    # a name is asked, not how many or how long: "几个地方…签的协议叫什么", "能用多久的成果叫啥"
+    ("涪江流域几个地方一起签的协议叫什么名字", "涪江流域深化科技协同创新发展合作协议"),
+    ("西南科大预测锂电池能用多久的那个成果叫啥", "强稳健性锂电池循环寿命预估系统"),
+    ("第三届天府科技云服务大会比前两届多了哪些活动", "京川渝"),  # 比前两届多了哪些: 新增了
 ])
 def test_round11_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
@@ -1139,6 +1145,8 @@ def test_round11_questions_are_answered_as_the_report_says(session, question, sa
     ("济宁推荐参评山东省优秀科技工作者的那2个人叫什么", "who"),  # the report says 2名同志, not who they are
     ("京川渝科创交流会在哪个场馆举办", "where"),  # the report names no venue
     ("锦江区2023年的青少年科技比赛什么时候报名", "date"),  # its only date is the year the question names
+    ("绵阳的招才引智大使除了李溪还有哪两个人", "who"),  # "李溪等3人": the others are not named
+    ("济宁2020年表扬的那30名突出科技工作者有名单吗", "who"),  # a 名单 asks who, not how many
 ])
 def test_round11_questions_the_reports_do_not_answer(session, question, qtype):
     from kb.search import get_index
@@ -1155,3 +1163,11 @@ def test_round11_readings_of_the_question(session):
     assert index.parse("绵阳现在主打的是啥立市战略").fixes == []  # 立市 is part of the reports' “科技立市”, no typo
     low, high = index.parse("科协好像捐了一千多万").magnitude
     assert low <= 8e6 and 1.8e7 < high and not low <= 4.5e6  # 800万 and 1800余万 are near it, 450余万 is not
+
+
+def test_a_list_of_the_kind_asked_ranks_first(session):
+    """"哪些领域": "…涵盖电子信息、先进材料、装备制造、食品饮料等领域" lists them and names their kind."""
+    from kb.search import get_index
+
+    _, ranked = get_index(session).search("绵阳这次带去的硬核项目都是哪些领域的")
+    assert "涵盖电子信息" in ranked[0].unit.text, [c.unit.text[:20] for c in ranked[:3]]
