@@ -21,7 +21,8 @@ _NUM = r"\d+(?:\.\d+)?"
 _CN_NUM = r"[〇零一二两三四五六七八九十百千]"
 # A figure as the report prints it: "148个", "1.7万余家", "20余万人次", "10.4%", "1/3", "第三十五届", "连续三年".
 FIGURE = re.compile(
-    rf"(?P<ord>第)?(?P<value>(?<![\d./])\d/\d(?![\d./])|{_NUM}|[一二两三四五六七八九十]{_CN_NUM}+|{_CN_NUM}(?=[届年次批期大])"
+    rf"(?P<ord>第|首(?=届))?(?P<value>(?<![\d./])\d/\d(?![\d./])|{_NUM}|[一二两三四五六七八九十]{_CN_NUM}+|{_CN_NUM}(?=[届年次批期大])"
+    r"|(?<=首)(?=届)"  # "首届": the first edition
     # "四项工程", "两个项目": one numeral before a measure word (not 一: "一个地区、一个产业" counts nothing)
     rf"|[二两三四五六七八九十](?=[项个家名位场所支条篇种座处件户台套本门]))"
     rf"(?P<unit>(?:余|多)?(?:万|亿)?(?:余|多)?(?:{UNITS})|(?<=[一二三四五六七八九十])大(?=[\u4e00-\u9fff]{{2}})"
@@ -214,6 +215,8 @@ class Figure:
 
 
 def _value(raw: str) -> str | None:
+    if not raw:
+        return "1"  # "首届"
     if raw[0].isdigit():
         return raw
     value = chinese_to_int(raw)

@@ -1135,6 +1135,8 @@ def test_round10_questions_the_reports_do_not_answer(session, question):
     ("涪江流域几个地方一起签的协议叫什么名字", "涪江流域深化科技协同创新发展合作协议"),
     ("西南科大预测锂电池能用多久的那个成果叫啥", "强稳健性锂电池循环寿命预估系统"),
     ("第三届天府科技云服务大会比前两届多了哪些活动", "京川渝"),  # 比前两届多了哪些: 新增了
+    ("济宁办的山东省大学生医养健康创新创业大赛是第几届", "首届"),  # 首届 is the first edition
+    ("绵阳的科服保姆服务是围绕哪些产业在做", "四大主导优势产业"),  # the 科服保姆 give the 保姆式 service
 ])
 def test_round11_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
