@@ -213,6 +213,15 @@ def test_cli_build_reports_progress(tmp_path):
     with session_scope(url) as session:
         assert session.execute(select(func.count()).select_from(Event)).scalar() >= 1
 
+    # a reader that goes away early (`bot kb search "…" | head -3`) ends the command quietly
+    env = {**os.environ, "DATABASE_URL": url}
+    proc = subprocess.Popen([str(BOT), "kb", "search", "成都有多少家高校科协"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the command has written anything: its first write finds no reader
+    assert proc.wait(timeout=300) == 0
+    assert b"Traceback" not in proc.stderr.read()
+
 
 def test_the_last_photo_captions_of_a_report_are_kept():
     """Short lines after the last paragraph head nothing: they are captions, not titles."""
