@@ -541,6 +541,7 @@ class Index:
         norm = re.sub(r"(哪(?:个|一个)?|所在(?:的)?)乡镇", r"\1镇", norm)  # "所在乡镇": the reports name a 镇
         norm = re.sub(r"哪[两三四五六七八九](?=[个项家位种样句条])", "哪几", norm)  # "哪三个长": which, not 3
         norm = re.sub(r"哪一(?=[位个家项天年])", "哪", norm)  # "是哪一位": who, not one person
+        norm = norm.replace("每个人", "每人")  # "每个人的收入": 每人 (人均), not 每 / 个人
         norm = re.sub(suffix, r"\1 ", norm)
         optional: set[str] = set()
         alternatives: dict[str, list[str]] = {}

@@ -1137,6 +1137,11 @@ def test_round10_questions_the_reports_do_not_answer(session, question):
     ("第三届天府科技云服务大会比前两届多了哪些活动", "京川渝"),  # 比前两届多了哪些: 新增了
     ("济宁办的山东省大学生医养健康创新创业大赛是第几届", "首届"),  # 首届 is the first edition
     ("绵阳的科服保姆服务是围绕哪些产业在做", "四大主导优势产业"),  # the 科服保姆 give the 保姆式 service
+    # citizens' verbs: 展了 (展示), 批下来 (获批), 能收 (收入); 每个人 is 每人 (人均), not 每 / 个人
+    ("第三届天府科技云大会上绵阳的展区一共展了几天", "2天"),
+    ("济宁的老科技工作者报高级职称都批下来了吗 一共几位", "12名"),
+    ("那个中药材等投产了 一亩地估计能收好多钱", "1.2万元"),
+    ("书台村这些年每个人的收入涨了百分之多少", "166%"),
 ])
 def test_round11_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
