@@ -246,11 +246,16 @@ _GUESS_SPAN = re.compile(rf"{_GUESSED}[万亿]?(?:{_ROUGHLY})[{_MEASURES}]*")  #
 _GUESS_TAIL = re.compile(rf"多(?:[万亿]?[{_MEASURES}]+|[万亿])")  # what jieba leaves of "两千多项", "一千多万"
 # what the citizen heard or remembers, and a question that asks to confirm it ("好像是52家?", "是10.7%吗")
 _HEARD = re.compile(r"(听说|好像|我记得|印象中|据说)")
-_CONFIRM_Q = re.compile(rf"(吗|吧|对吧|对吗|是吧|没错|对不对|是不是|{_HEARD.pattern[1:-1]}|记得|应该是|有这么多|\?\s*$)")
-_ASKING = re.compile(r"(多少|几|什么|啥|哪|谁|怎么|如何|怎样|咋)")
+_CONFIRM_Q = re.compile(rf"(吗|吧|对吧|对吗|是吧|没错|对不对|对不(?!起)|是不是|{_HEARD.pattern[1:-1]}|记得|应该是|有这么多|"
+                        r"\?\s*$)")
+_HEARSAY = re.compile(r"(?:^|(?<=[\s,，。!！?？]))(?:(?:我们?(?:单位|公司|学校|村)?的?)?(?:领导|老师|同事|朋友|邻居|家长|村干部)"
+                      r"(?:跟我)?(?:说|讲)|(?:我?在)?(?:朋友圈|群里|网上|新闻里|报纸上)(?:里)?(?:看到|看见|说|讲)(?:说|讲)?"
+                      r"|听(?:邻居|人家?|朋友|同事|别人)(?:讲|说))")  # at the start of a clause: not "哪个领导讲的话"
+_ASKING = re.compile(r"(多少|几|什么|啥|哪|谁|怎么|如何|怎样|咋|干嘛|为何)")
 # a figure stated in it: a number with its measure, not a year ("2020年") or an edition ("第20届")
-_CLAIMED = re.compile(rf"{_GUESSED}(?:多|余|来)?(?=[万亿]?(?:%|[{_MEASURES}块]))"  # not 年: "五年建了"
-                      r"|(?<=有)\d+(?=年了)")  # but "有5年了"
+_BAR = r"(?<!超过)(?<!过了)(?<!高于)(?<!低于)(?<!不到)"  # "超过10%的就成都一个市": a bar, not the figure claimed
+_CLAIMED = re.compile(rf"{_BAR}(?:{_GUESSED}(?:多|余|来)?(?=[万亿]?(?:%|[{_MEASURES}块]))|{_GUESSED}(?=[万亿]))"  # not 年
+                      r"|(?<=有)\d+(?=年了)|(?<=了)\d+(?=年[吗吧]?)")  # but "有5年了", "挂包了8年吗"
 _COMPANY_Q = re.compile(r"哪(?:家|个|些|一家)(?:公司|企业)")
 # a named company or institute ("铁骑力士集团", "麦思威尔等企业")
 _COMPANY = re.compile(r"[\u4e00-\u9fff“”]{2,16}?(?:公司|集团|厂|研究院|研究所|\d+所)|[\u4e00-\u9fff]{2,8}等(?:企业|公司)")
@@ -514,11 +519,16 @@ class Index:
         norm = self._claimed_place(norm)
         # "是不是就在5月30号当天办的": the day the citizen remembers is asked, not given
         norm = re.sub(r"(?<=是不是|应该是|好像是)(就|也)?(在)?\d{1,2}月\d{1,2}[日号](?:当天|那天)?", r"\1\2哪天", norm)
+        norm = re.sub(r"\d{1,2}月\d{1,2}[日号](?=(?:启动|开幕|开|举办|举行|召开|办)的?\s*(?:吧|吗|是吗|对吗|对吧|是吧|对不))",
+                      "哪天", norm)  # "是9月17号启动的吧", "是1月26号开的 是吗"
         if _CONFIRM_Q.search(norm) and re.search(r"(?:19|20)\d{2}年", norm):
             # "2020年办的是第20届吧", "2020年应该办到第二十几届了吧": the year says which edition; the
             # one the citizen guesses is asked ("第几届"), not one the sentence must say
             norm = re.sub(r"第\d+几?(?=届)", "第几", norm)
-        if _CONFIRM_Q.search(norm) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
+        norm = re.sub(r"(?<=\d)界", "届", norm)  # "连续办了3界": 届
+        norm = _HEARSAY.sub("听说", norm)  # "我们单位领导说…", "朋友圈看到…": what they heard, not a word to find
+        # a statement with no question word ("安州组织了30家企业去参加…大会") asks to check it, like "…对吗"
+        if (_CONFIRM_Q.search(norm) or not _ASKING.search(norm)) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
             # "分红好像是8000块?", "比例是10.7%吗": a figure the citizen remembers and wants checked is
             # asked, not given: "分红好像是多少块" (the reply shows the report's figure, right or not)
             norm = _CLAIMED.sub("多少", norm)

@@ -1142,6 +1142,14 @@ def test_round10_questions_the_reports_do_not_answer(session, question):
     ("济宁的老科技工作者报高级职称都批下来了吗 一共几位", "12名"),
     ("那个中药材等投产了 一亩地估计能收好多钱", "1.2万元"),
     ("书台村这些年每个人的收入涨了百分之多少", "166%"),
+    # what the citizen heard and wants checked is asked, not given: the report's figure, date or count answers
+    ("绵阳连续办了3界乡土人才创新创业大赛 对不", "5届"),  # 对不 checks; 3界 is 3届
+    ("成都科协八大以来给贫困村落实了500万产业发展资金 是吗", "200万元"),  # 500万: a claim without 元
+    ("巴州区科协对书台村是连续挂包了8年吗", "10年"),  # 挂包了8年
+    ("安州区组织了30家企业去参加天府科技云服务大会", "25家"),  # a statement with no question word
+    ("济宁2020年全国科普日的主场活动是9月17号启动的吧", "9月19日"),  # the day claimed
+    ("我们单位领导说第三届天府科技云服务大会是1月26号开的 是吗", "1月18日"),  # 领导说: hearsay, not a word
+    ("听人讲四川公民科学素质超过10%的只有成都一个市 是这样吗", "绵阳"),  # 超过10%: the bar, not the claim
 ])
 def test_round11_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
