@@ -237,7 +237,7 @@ _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 _A_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?:年|(?=[^\d.%余多万亿个家场次项人名条篇所位件元户亩支台期]))")
 _WHO_Q = re.compile(r"(谁|哪位|哪几位|哪些人|什么人|名字|姓名|名单)")
 # a citizen's guess at a figure: "两千多项", "一百来位", "100项左右", "是不是148个"
-_MEASURES = "家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期"  # what a count is counted in
+_MEASURES = "家个场次届项人名条所位篇部种批支座处件天户台套本门村站元亩回单期辆"  # what a count is counted in
 _ROUGHLY = "多|来|好几|出头|左右|上下|几"  # "七十几个吧": seventy-odd
 _GUESSED = r"(?<![\d.第前])\d+(?:\.\d+)?"
 _GUESS = re.compile(rf"{_GUESSED}(?=[万亿]?(?:{_ROUGHLY})|[{_MEASURES}]?(?:左右|上下))|"

@@ -1165,6 +1165,8 @@ def test_round11_questions_are_answered_as_the_report_says(session, question, sa
     ("锦江区2023年的青少年科技比赛什么时候报名", "date"),  # its only date is the year the question names
     ("绵阳的招才引智大使除了李溪还有哪两个人", "who"),  # "李溪等3人": the others are not named
     ("济宁2020年表扬的那30名突出科技工作者有名单吗", "who"),  # a 名单 asks who, not how many
+    # 5辆 is a claim to check ("购置科普大篷车" gives no count), not a 5 that "五年来" says
+    ("听说绵阳科协买了5辆科普大篷车 是5辆吗", "figure"),
 ])
 def test_round11_questions_the_reports_do_not_answer(session, question, qtype):
     from kb.search import get_index
