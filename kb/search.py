@@ -94,6 +94,9 @@ _NAMED_KIND_Q = re.compile(rf"({'|'.join(NAME_KINDS)})(?:是|叫|为)?(?:什么|
 # the name a report quotes next to the kind of thing asked for: “…”为主题, 主题为“…”, “…”栏目
 _QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|叫)?“[^”]{{2,40}}”)"
 QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
+# the steps or ways a "how" asks for, as a report lists them ("…、匹配撮合、对接洽谈、促成交易等流程")
+_STEP_KINDS = ("流程", "环节", "步骤", "方式", "措施", "形式", "举措")
+_STEPS_Q = re.compile(r"怎么|如何|怎样|啥样|什么样|哪些|哪几")
 # an honour is quoted after the verb that gives it: "表彰为“四川省乡村振兴示范村”" is the 称号 asked
 _HONOURS = ("称号", "荣誉", "荣誉称号")
 _HONOURED = re.compile(r"(?:评为|表彰为|授予|命名为|评选为|荣获|获评|认定为)“[^”]{2,30}”")
@@ -1195,6 +1198,10 @@ class Index:
                     re.findall(rf"[\u4e00-\u9fff]{{1,10}}?(?:{_MEMBERS[k]})(?=[、和及与])", unit.norm)) >= 2), None)):
                 factor *= QUOTED_KIND_BOOST  # "哪些部门…述职": "省科协办公室、科普部、调宣部及…" lists them
                 cand.why.append(f"lists {listed} ×{QUOTED_KIND_BOOST}")
+        elif query.qtype in ("other", "how") and _STEPS_Q.search(query.normalized) and (steps := next((
+                k for k in query.words if k in _STEP_KINDS and re.search(rf"、[^，,。；;、]{{1,12}}等{k}", unit.norm)), None)):
+            factor *= QUOTED_KIND_BOOST  # "科服保姆怎么对接 流程是啥样": "通过宣传推介、…、促成交易等流程"
+            cand.why.append(f"lists the {steps} ×{QUOTED_KIND_BOOST}")
         if query.qtype != "figure" and not any(
                 len(t) >= 2 and t not in query.normalized and not regions_in(t) for t in unit.tokens):
             cand.eligible = False  # "范国滨院士" does not answer "范国滨是哪个院的院士"

@@ -1191,3 +1191,16 @@ def test_a_list_of_the_kind_asked_ranks_first(session):
 
     _, ranked = get_index(session).search("绵阳这次带去的硬核项目都是哪些领域的")
     assert "涵盖电子信息" in ranked[0].unit.text, [c.unit.text[:20] for c in ranked[:3]]
+
+
+def test_a_how_question_weighs_the_steps_a_report_lists(session):
+    """"流程是啥样": "通过宣传推介、…、匹配撮合、对接洽谈、促成交易等流程" lists the steps asked for. Round 11:
+    the list now outweighs "…“科服保姆”时时联系对接、促成合作", which had answered it wrongly."""
+    from kb.search import get_index
+
+    question = "科服保姆具体是怎么帮企业对接的 流程是啥样"
+    _, ranked = get_index(session).search(question)
+    listed = next(c for c in ranked if "促成交易等流程" in c.unit.text)
+    assert any(w.startswith("lists the 流程") for w in listed.why), listed.why
+    result = ask(session, question)
+    assert not result.answered or "匹配撮合" in result.reply, result.reply
