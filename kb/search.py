@@ -517,7 +517,8 @@ class Index:
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
         norm = _CAME.sub("参加", norm)  # "会议一共来了多少人": how many took part ("60余人参加会议")
         norm = re.sub(r"(?<=科协)(的)?(?:一把手|老大|头头)", r"\1主席", norm)  # an association's head is its 主席
-        norm = _NEW_ASKED.sub(lambda m: "新增了" + (m.group(1) or m.group(2)), norm)  # "比以前多了什么新活动": what was added (新增了…)
+        # "比以前多了什么新活动", "比往年多了哪些活动": what was added (新增了…)
+        norm = _NEW_ASKED.sub(lambda m: "新增了" + (m.group(1) or m.group(2)), norm)
         norm = _RANGE_GUESS.sub(" ", norm)  # "两三千场?", "是不是五六年": a guess, not what is asked
         norm = self._claimed_place(norm)
         # "是不是就在5月30号当天办的": the day the citizen remembers is asked, not given
@@ -1185,8 +1186,7 @@ class Index:
                            or (k in _HONOURS and _HONOURED.search(unit.text))), None)
             if not quoted and _LIST_Q.search(query.normalized):
                 # "哪些领域": "涵盖电子信息、先进材料…等领域" lists them, then names their kind
-                quoted = next((k for k in query.answer_type if re.search(
-                    rf"、[^，,。；;、]{{1,12}}等{re.escape(k)}", unit.norm)), None)
+                quoted = next((k for k in query.answer_type if _lists_kind(k, unit.norm)), None)
             if quoted:
                 factor *= QUOTED_KIND_BOOST
                 cand.why.append(f"quotes the {quoted} asked for ×{QUOTED_KIND_BOOST}")
@@ -1199,7 +1199,7 @@ class Index:
                 factor *= QUOTED_KIND_BOOST  # "哪些部门…述职": "省科协办公室、科普部、调宣部及…" lists them
                 cand.why.append(f"lists {listed} ×{QUOTED_KIND_BOOST}")
         elif query.qtype in ("other", "how") and _STEPS_Q.search(query.normalized) and (steps := next((
-                k for k in query.words if k in _STEP_KINDS and re.search(rf"、[^，,。；;、]{{1,12}}等{k}", unit.norm)), None)):
+                k for k in query.words if k in _STEP_KINDS and _lists_kind(k, unit.norm)), None)):
             factor *= QUOTED_KIND_BOOST  # "科服保姆怎么对接 流程是啥样": "通过宣传推介、…、促成交易等流程"
             cand.why.append(f"lists the {steps} ×{QUOTED_KIND_BOOST}")
         if query.qtype != "figure" and not any(
@@ -1447,6 +1447,12 @@ def _listed_editions(unit: Unit, n: str) -> bool:
 def _editions(text: str) -> set[str]:
     """Editions a normalised text names: "第3届" -> "3", "首届" -> "1"."""
     return {"1" if m.group(0).startswith("首") else m.group(0)[1:-1] for m in _EDITION.finditer(text)}
+
+
+def _lists_kind(kind: str, norm: str) -> bool:
+    """The sentence lists members and then names their kind: "涵盖电子信息、先进材料…等领域",
+    "…、匹配撮合、对接洽谈、促成交易等流程"."""
+    return bool(re.search(rf"、[^，,。；;、]{{1,12}}等{re.escape(kind)}", norm))
 
 
 def _magnitude_guessed(question: str) -> tuple[float, float] | None:
