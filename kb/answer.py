@@ -187,7 +187,6 @@ def warm_up_in_background(database_url: str, logger: str) -> threading.Thread:
 _CLAUSES = re.compile(r"(?<=[，,；;：:。！？!?])")
 _DAY = re.compile(r"\d{1,2}月\d{1,2}[日号]")
 _YEAR = re.compile(r"20\d{2}年")
-_MANNER_Q = re.compile(r"怎么|如何|怎样|咋")
 _MANNER_SAID = ["方式", "办法", "模式", "机制", "采取", "采用", "通过"]  # what a report says how with
 
 
@@ -466,7 +465,7 @@ def compose(query: Query, candidates: list[Candidate],
     main, older = _newest(best, [c for c in candidates if c is not best], query)
     words = [t for t in query.tokens if len(t) >= 2]
     kinds = [k for k in query.answer_type if k in NAME_KINDS]
-    if query.qtype == "other" and _MANNER_Q.search(query.normalized):
+    if query.qtype == "other" and query.asks_how:
         kinds += _MANNER_SAID  # "那笔钱是怎么凑起来的": the clause that says how ("采取…的方式")
     text = excerpt(main.unit.text, words, main.figure, query.regions, when=query.qtype == "date",
                    limit=MAX_FIGURE_REPLY if main.figure is not None else MAX_REPLY, kinds=kinds,

@@ -21,8 +21,8 @@ _NUM = r"\d+(?:\.\d+)?"
 _CN_NUM = r"[〇零一二两三四五六七八九十百千]"
 # A figure as the report prints it: "148个", "1.7万余家", "20余万人次", "10.4%", "1/3", "第三十五届", "连续三年".
 FIGURE = re.compile(
-    rf"(?P<ord>第|首(?=届))?(?P<value>(?<![\d./])\d/\d(?![\d./])|{_NUM}|[一二两三四五六七八九十]{_CN_NUM}+|{_CN_NUM}(?=[届年次批期大])"
-    r"|(?<=首)(?=届)"  # "首届": the first edition
+    rf"(?P<ord>第)?(?P<value>(?<![\d./])\d/\d(?![\d./])|{_NUM}|[一二两三四五六七八九十]{_CN_NUM}+|{_CN_NUM}(?=[届年次批期大])"
+    r"|首(?=届)"  # "首届": the first edition
     # "四项工程", "两个项目": one numeral before a measure word (not 一: "一个地区、一个产业" counts nothing)
     rf"|[二两三四五六七八九十](?=[项个家名位场所支条篇种座处件户台套本门]))"
     rf"(?P<unit>(?:余|多)?(?:万|亿)?(?:余|多)?(?:{UNITS})|(?<=[一二三四五六七八九十])大(?=[\u4e00-\u9fff]{{2}})"
@@ -215,7 +215,7 @@ class Figure:
 
 
 def _value(raw: str) -> str | None:
-    if not raw:
+    if raw == "首":
         return "1"  # "首届"
     if raw[0].isdigit():
         return raw
@@ -264,7 +264,7 @@ def figures(sentence: str) -> list[Figure]:
             label = (before + after).strip("，,；;：:。、 ")
             out.append(Figure(
                 text=m.group(0), value=value, unit=unit, start=pos + m.start(), end=pos + m.end(),
-                label=label, clause=clause, ordinal=bool(m.group("ord")), clause_start=pos,
+                label=label, clause=clause, ordinal=bool(m.group("ord")) or m.group("value") == "首", clause_start=pos,
             ))
         pos += len(clause)
     return out

@@ -41,6 +41,7 @@ from kb.ingest import HEADING_JOIN, domain_terms, scopes
 from kb.models import Document, Fact, Faq, Passage, Synonym
 from kb.text import (
     PERSON_NOUNS,
+    POSTS,
     QUESTION_NOISE,
     STOPWORDS,
     SURNAMES,
@@ -96,7 +97,7 @@ _QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|�
 QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
 # the steps or ways a "how" asks for, as a report lists them ("…、匹配撮合、对接洽谈、促成交易等流程")
 _STEP_KINDS = ("流程", "环节", "步骤", "方式", "措施", "形式", "举措")
-_STEPS_Q = re.compile(r"怎么|如何|怎样|啥样|什么样|哪些|哪几")
+MANNER_Q = re.compile(r"怎么|如何|怎样|咋|啥样|什么样")  # how something was done (not how to do it: _HOW_TO)
 # an honour is quoted after the verb that gives it: "表彰为“四川省乡村振兴示范村”" is the 称号 asked
 _HONOURS = ("称号", "荣誉", "荣誉称号")
 _HONOURED = re.compile(r"(?:评为|表彰为|授予|命名为|评选为|荣获|获评|认定为)“[^”]{2,30}”")
@@ -273,8 +274,7 @@ _PART_SAID = re.compile(r"(其中|已|完成|占|包括)")
 _STEP = re.compile(r"(投产|建成|建好|完工|竣工|开业|启用|投用|投入使用|用上|收获|当选|通车|开放|上市|验收)")
 _STEP_SAID = {"建好": "建成|建好|完工|竣工", "建成": "建成|建好|完工|竣工", "完工": "建成|完工|竣工", "竣工": "建成|完工|竣工",
               "投用": "投用|投入使用|启用", "启用": "投用|投入使用|启用", "用上": "投用|投入使用|启用|投产"}
-_POSTS = "主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长"  # heads of a body
-_POST_Q = re.compile(rf"((?:常务)?副?(?:{_POSTS})|一把手|记者|通讯员|作者)")  # "副主席" asked: 主席 alone is no answer
+_POST_Q = re.compile(rf"((?:常务)?副?(?:{POSTS})|一把手|记者|通讯员|作者)")  # "副主席" asked: 主席 alone is no answer
 _LIST_Q = re.compile(r"(哪些|哪几|具体是哪|都有谁|分别是)")
 _LISTS = re.compile(r"[、：:；;]|和|及|与|”“|等")
 _AUTHOR_Q = re.compile(r"(写|写的|作者|记者|通讯员|署名|撰稿|采写|报道|稿子|文章)")
@@ -415,6 +415,7 @@ class Query:
     asks_change: bool = False
     asks_winner: bool = False
     asks_next: bool = False
+    asks_how: bool = False  # "那笔钱是怎么凑起来的", "流程是啥样": the way something is done
     act: str = ""  # where-questions: what was done there, when it is not the event being held ("在哪发布的")
     listed: list[str] = field(default_factory=list)  # "入选…的4个项目分别是哪几个": counts whose members are asked
     except_who: str = ""
@@ -532,7 +533,7 @@ class Index:
         norm = re.sub(r"(?<=\d)界", "届", norm)  # "连续办了3界": 届
         norm = _HEARSAY.sub("听说", norm)  # "我们单位领导说…", "朋友圈看到…": what they heard, not a word to find
         # a statement with no question word ("安州组织了30家企业去参加…大会") asks to check it, like "…对吗"
-        if (_CONFIRM_Q.search(norm) or not _ASKING.search(norm)) and not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
+        if not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
             # "分红好像是8000块?", "比例是10.7%吗": a figure the citizen remembers and wants checked is
             # asked, not given: "分红好像是多少块" (the reply shows the report's figure, right or not)
             norm = _CLAIMED.sub("多少", norm)
@@ -666,7 +667,8 @@ class Index:
                       words=list(dict.fromkeys(words)), alternatives=alternatives, raw=raw, related=related,
                       answer_type=answer_type, contrasts=_contrasts_asked(words),
                       magnitude=_magnitude_guessed(expanded), asks_change=bool(_GROWTH_Q.search(expanded)),
-                      asks_winner=bool(_WINNER_Q.search(expanded)), asks_next=bool(_NEXT_Q.search(expanded)))
+                      asks_winner=bool(_WINNER_Q.search(expanded)), asks_next=bool(_NEXT_Q.search(expanded)),
+                      asks_how=bool(MANNER_Q.search(expanded)))
         query.excluded = _excluded_words(query)
         act = _WHERE_ACT_Q.search(expanded) if qtype == "where" else None
         query.act = act.group(1) if act else ""
@@ -921,8 +923,10 @@ class Index:
                 if unit.byline and _AUTHOR_Q.fullmatch(w):
                     h = 1.0  # a byline says who wrote (写, 报道) the article
                 if h < 1.0 and w in when_asked and unit.published_at is not None and \
-                        f"{unit.published_at.year - _RELATIVE_YEAR[w]}年" in unit.context:
-                    h = 1.0  # "去年科服保姆跑了多少趟": a report of early 2024 says "2023年,…"
+                        f"{unit.published_at.year - _RELATIVE_YEAR[w]}年" in unit.text:
+                    # "去年科服保姆跑了多少趟": a report of early 2024 says "2023年,…"; the sentence itself
+                    # must say the year, so that the reply shows which year it is
+                    h = 1.0
                 got[w] = h
             cand.coverage = sum(weights[w] * got[w] for w in weights) / total
             cand.credit = got
@@ -1198,7 +1202,7 @@ class Index:
                     re.findall(rf"[\u4e00-\u9fff]{{1,10}}?(?:{_MEMBERS[k]})(?=[、和及与])", unit.norm)) >= 2), None)):
                 factor *= QUOTED_KIND_BOOST  # "哪些部门…述职": "省科协办公室、科普部、调宣部及…" lists them
                 cand.why.append(f"lists {listed} ×{QUOTED_KIND_BOOST}")
-        elif query.qtype in ("other", "how") and _STEPS_Q.search(query.normalized) and (steps := next((
+        elif query.qtype in ("other", "how") and (query.asks_how or _LIST_Q.search(query.normalized)) and (steps := next((
                 k for k in query.words if k in _STEP_KINDS and _lists_kind(k, unit.norm)), None)):
             factor *= QUOTED_KIND_BOOST  # "科服保姆怎么对接 流程是啥样": "通过宣传推介、…、促成交易等流程"
             cand.why.append(f"lists the {steps} ×{QUOTED_KIND_BOOST}")
@@ -1667,7 +1671,7 @@ def _level_clash(question: str, text: str) -> str:
     return ""
 
 
-_TITLE = re.compile(rf"(?<!副)({_POSTS})")
+_TITLE = re.compile(rf"(?<!副)({POSTS})")
 
 
 def _title_clash(question: str, text: str) -> str:

@@ -183,7 +183,6 @@ RELATED_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("志愿者", "义工"),
     ("负责人", "管事", "头头", "头儿"),
     ("主席", "会长"),
-    ("领导", "书记", "主席", "副主席", "主任", "部长", "局长", "市长", "县长", "院长"),  # "哪个大领导讲的话"
     ("干部", "干部职工", "工作人员", "职工"),
     ("医务", "医生", "大夫", "医护", "医务人员"),
     ("服刑人员", "犯人", "罪犯", "囚犯"),
@@ -278,6 +277,14 @@ _RELATED: dict[str, tuple[str, ...]] = {}
 for _family in RELATED_FAMILIES:
     for _word in _family:
         _RELATED[_word] = tuple(dict.fromkeys((*_RELATED.get(_word, ()), *(w for w in _family if w != _word))))
+
+
+# heads of a body ("党组书记、副主席毛大付"): kb.search reads a question about a post with them
+POSTS = "主席|书记|主任|部长|馆长|局长|院长|理事长|秘书长|组长|会长|校长|所长|站长|村长|队长"
+# a word any of these says, though none of them says another: "哪个大领导讲的话" is answered by
+# "党组书记…毛大付…讲话", but a 书记 is no 主席 (a family would make every post stand for every other)
+for _word, _said_by in {"领导": tuple(POSTS.split("|"))}.items():
+    _RELATED[_word] = tuple(dict.fromkeys((*_RELATED.get(_word, ()), *_said_by)))
 
 
 def related_words(word: str) -> tuple[str, ...]:

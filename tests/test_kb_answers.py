@@ -1183,6 +1183,13 @@ def test_round11_readings_of_the_question(session):
     assert index.parse("绵阳现在主打的是啥立市战略").fixes == []  # 立市 is part of the reports' “科技立市”, no typo
     low, high = index.parse("科协好像捐了一千多万").magnitude
     assert low <= 8e6 and 1.8e7 < high and not low <= 4.5e6  # 800万 and 1800余万 are near it, 450余万 is not
+    from kb.text import related_words
+
+    # a 领导 is named by any post, but one post does not stand for another: a 书记 is no 主席
+    assert "书记" in related_words("领导") and "书记" not in related_words("主席")
+    # 去年 is read against the report's date: the reply must show which year that was
+    result = ask(session, "科服保姆去年一共往企业跑了多少趟")
+    assert result.answered and "2023年" in result.reply and "2600余次" in result.reply, result.reply
 
 
 def test_a_list_of_the_kind_asked_ranks_first(session):
