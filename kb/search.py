@@ -98,9 +98,10 @@ QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
 # the steps or ways a "how" asks for, as a report lists them ("…、匹配撮合、对接洽谈、促成交易等流程")
 _STEP_KINDS = ("流程", "环节", "步骤", "方式", "措施", "形式", "举措")
 MANNER_Q = re.compile(r"怎么|如何|怎样|咋|啥样|什么样")  # how something was done (not how to do it: _HOW_TO)
-# an honour is quoted after the verb that gives it: "表彰为“四川省乡村振兴示范村”" is the 称号 asked
+# an honour is quoted after the verb that gives it (the related words of 评为): "表彰为“四川省乡村振兴示范村”"
+# is the 称号 asked
 _HONOURS = ("称号", "荣誉", "荣誉称号")
-_HONOURED = re.compile(r"(?:评为|表彰为|授予|命名为|评选为|荣获|获评|认定为)“[^”]{2,30}”")
+_HONOURED = re.compile(rf"(?:{'|'.join(sorted({'评为', *related_words('评为')}, key=len, reverse=True))})“[^”]{{2,30}}”")
 # what the members of a list of a kind end in: "哪些部门" is answered by "办公室、科普部、调宣部"
 _MEMBERS = {"部门": "部|办公室|局|委", "单位": "公司|局|院|所|部|中心|委|办公室", "企业": "公司|集团|厂",
             "高校": "大学|学院|科大|交大", "学校": "大学|学院|科大|交大|中学|小学|学校", "县": "县", "区": "区"}
