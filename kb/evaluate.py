@@ -187,20 +187,24 @@ FRESH26_QUESTIONS = DATA / "kb_questions_fresh26.yml"  # split "fresh26": round 
 FRESH27_QUESTIONS = DATA / "kb_questions_fresh27.yml"  # split "fresh27": round 12's blind everyday mix (held out)
 FRESH28_QUESTIONS = DATA / "kb_questions_fresh28.yml"  # split "fresh28": when, where, who, which and what
 FRESH29_QUESTIONS = DATA / "kb_questions_fresh29.yml"  # split "fresh29": audiences in their own words
+FRESH30_QUESTIONS = DATA / "kb_questions_fresh30.yml"  # split "fresh30": two questions in one message
+FRESH31_QUESTIONS = DATA / "kb_questions_fresh31.yml"  # split "fresh31": short keyword messages
 QUESTION_FILES = (DEFAULT_QUESTIONS, EXTRA_QUESTIONS, EXTRA2_QUESTIONS, FRESH2_QUESTIONS, FRESH3_QUESTIONS,
                   FRESH4_QUESTIONS, FRESH5_QUESTIONS, FRESH6_QUESTIONS, FRESH7_QUESTIONS, FRESH8_QUESTIONS,
                   FRESH9_QUESTIONS, FRESH10_QUESTIONS, FRESH11_QUESTIONS, FRESH12_QUESTIONS,
                   FRESH13_QUESTIONS, FRESH14_QUESTIONS, FRESH15_QUESTIONS, FRESH16_QUESTIONS, FRESH17_QUESTIONS,
                   FRESH18_QUESTIONS, FRESH19_QUESTIONS, FRESH20_QUESTIONS, FRESH21_QUESTIONS,
                   FRESH22_QUESTIONS, FRESH23_QUESTIONS, FRESH24_QUESTIONS, FRESH25_QUESTIONS,
-                  FRESH26_QUESTIONS, FRESH27_QUESTIONS, FRESH28_QUESTIONS, FRESH29_QUESTIONS)
+                  FRESH26_QUESTIONS, FRESH27_QUESTIONS, FRESH28_QUESTIONS, FRESH29_QUESTIONS,
+                  FRESH30_QUESTIONS, FRESH31_QUESTIONS)
 SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh3", "fresh4", "fresh6", "fresh7", "fresh9",
           "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18", "fresh20", "fresh22", "fresh24",
-          "fresh25", "fresh26", "fresh28", "fresh29", "fresh5", "fresh8", "fresh12", "fresh15", "fresh17", "fresh19",
-          "fresh21", "fresh23", "fresh27", "test")
+          "fresh25", "fresh26", "fresh28", "fresh29", "fresh30", "fresh31", "fresh5", "fresh8", "fresh12", "fresh15",
+          "fresh17", "fresh19", "fresh21", "fresh23", "fresh27", "test")
 CALIBRATION_SPLITS = ("dev", "extra", "extra2", "extra3", "fresh", "fresh2", "fresh4", "fresh6", "fresh7", "fresh9",
                       "fresh10", "fresh11", "fresh13", "fresh14", "fresh16", "fresh18", "fresh20", "fresh22",
-                      "fresh24", "fresh25", "fresh26", "fresh28", "fresh29")
+                      "fresh24", "fresh25", "fresh26", "fresh28", "fresh29", "fresh30",
+                      "fresh31")
 
 
 @dataclass
