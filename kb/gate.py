@@ -124,7 +124,8 @@ FEATURES = (
     "n_eligible",  # log(1 + eligible sentences): many near candidates, or one
     "second_cov",  # coverage of the runner-up that gives a different answer (0 if none)
     "label_extra",  # share of the figure's own words' idf mass the question does not say ("市级优秀学会")
-    "total_vs_new",  # the question asks for a total (一共, 总共) and the figure counts what is new (新增)
+    "total_vs_new",  # the question asks for a total (一共, 总共) and the figure counts what is new (新增),
+    # which the question does not ask ("新增产值一共多少" does)
     "open",  # an open question (什么, 哪些) that is not about a figure, a person, a date or a place
     "coverage_known",  # coverage counting only the words the reports use somewhere (a citizen's own
                        # words, "娃娃", "挖出来", cannot be in any sentence, a report word can), with
@@ -168,7 +169,7 @@ def features(index: Index, query: Query, candidates: Sequence[Candidate], best: 
         "second_cov": runner.coverage if runner is not None else 0.0,
         "label_extra": _label_extra(index, query, best),
         "total_vs_new": 1.0 if (best.figure is not None and _TOTAL_Q.search(query.normalized)
-                                and _NEW.search(best.figure.clause)) else 0.0,
+                                and _NEW.search(best.figure.clause) and not _NEW.search(query.normalized)) else 0.0,
         "open": 1.0 if query.qtype == "other" and _OPEN_Q.search(query.normalized) else 0.0,
         "coverage_known": _coverage_known(index, query, best, weights),
     }

@@ -92,8 +92,9 @@ _WHY_GLUE = re.compile(r"(?<=[评彰予选称命授])为什么")
 # "被评为什么荣誉", "哪家公司": the noun after 什么/哪 names the kind of answer; the report need not say it
 NAME_KINDS = ("主题", "名称", "名字", "称号", "口号", "栏目", "荣誉", "全称")  # kinds of answer that are a name
 _NAMED_KIND_Q = re.compile(rf"({'|'.join(NAME_KINDS)})(?:是|叫|为)?(?:什么|啥)")
-# the name a report quotes next to the kind of thing asked for: “…”为主题, 主题为“…”, “…”栏目
-_QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|叫)?“[^”]{{2,40}}”)"
+# the name a report quotes next to the kind of thing asked for: “…”为主题, 主题为“…”, “…”栏目, or
+# first of a list of them (“…”等20个“硬核”项目)
+_QUOTED_KIND = "(?:“[^”]{{2,40}}”(?:为|作为)?{kind}|{kind}(?:为|是|叫)?“[^”]{{2,40}}”|“[^”]{{2,40}}”等\\d+[个项家所名位]“?{kind})"
 QUOTED_KIND_BOOST = 1.5  # as a who-question's sentence that names a person
 # the steps or ways a "how" asks for, as a report lists them ("…、匹配撮合、对接洽谈、促成交易等流程")
 _STEP_KINDS = ("流程", "环节", "步骤", "方式", "措施", "形式", "举措")
@@ -138,8 +139,9 @@ _CHOICE_SAID = {"优秀": ("择优", "评优")}  # how a question may say the wo
 _NARROWING = re.compile(r"(优秀|示范|重点|先进|骨干|星级|标杆|精品|特色|品牌|龙头|5A|4A|3A)")
 _WH_WORD = re.compile(r"(什么|啥|哪|谁|怎|几)")
 _NAME_OF_WHAT_SOME_DID = re.compile(r"几[个家所位名]\s?[\u4e00-\u9fff\s]{1,8}?的.{0,12}?(?:叫什么|叫啥|名字|全称|名称)"
+                                    r"|几[个家所位名]\s?[\u4e00-\u9fff\s]{1,8}?了(?:个|一个|份|一份)(?:什么|啥)"
                                     r"|(?:多久|多长时间)的[\u4e00-\u9fff]{1,6}?(?:叫什么|叫啥|名字|全称|名称)")
-# ("几个地方一起签的那个协议叫什么", "预测锂电池能用多久的成果叫啥": a name is asked)
+# ("几个地方一起签的那个协议叫什么", "几个地方签了个什么协议", "预测锂电池能用多久的成果叫啥": a name is asked)
 _CONTACT = re.compile(r"(\d{3,4}-?\d{7,8}|1\d{10}|https?://|www\.|@[\w.]+|\d+号)")
 # "科协主席是谁": the title must be the association's, not another body's in the same sentence
 _ORG_TITLE_Q = re.compile(r"科协(?:的)?(?:现在|目前|现任|如今)?(?:的)?(党组书记|书记|常务副主席|副主席|主席|秘书长)")
@@ -159,10 +161,13 @@ _CONTRASTS: tuple[tuple[str, ...], ...] = (
     ("线上", "线下"),
 )
 _PARTNER_Q = re.compile(r"(跟|和|与|同|给|为|向)(谁|哪个单位|哪家)")
+# "跟哪几个学会签了协议 除了中国科协还有谁": 谁 is a body here, not a person
+_WHICH_ORG_Q = re.compile(r"哪(?:几|些)?(?:个|家|所)?\s?(?:国家级|省级|市级)?(?:学会|单位|企业|部门|协会|机构|高校|大学|学校|公司|"
+                          r"医院|科协)")
 # "服务队叫什么名字": the name of a body, not a person
 _ORG_NAME_Q = re.compile(r"(队|会|站|基地|中心|平台|公司|协会|学会|项目|活动|大赛|节目|栏目|方案|制度|品牌|单位|村|镇|园区|"
                          r"研究院|联盟|工程|计划|称号|奖|论坛|会议|展览|协议|读物|刊物|报|片|剧|剧场|书|节|赛|课|班|网|馆|成果|模式|"
-                         r"系统|产品|主题)"
+                         r"系统|产品|主题|规章|规定|办法|通则|章程|条例|文件|政策)"
                          r"(的)?[\s,，]?(叫什么|名字|名称|叫啥)")  # "…指导队，叫什么名字": the body's name
 # "是谁做的", "由谁主办": who did it may be a body ("第三方", "市科技局"), not a person
 _AGENT_Q = re.compile(r"(谁(做|搞|办|组织|负责|主办|承办|发起|举办|评|测|提供|牵头|联合|给|表彰|授予|颁|命名|批准)|由谁|被谁|"
@@ -178,10 +183,11 @@ _RANK_Q = re.compile(r"(排|排名|排在|位居|位列|名列)(全省|全国|�
 _RANK = re.compile(r"第[一二三四五六七八九十\d]+(?![届批期次个项号])|前[一二三四五六七八九十\d]+|首位|前列|领先|第一")
 # an edition named in a text ("第3届天府科技云服务大会", "首届"): the sentences after it speak of it
 _EDITION = re.compile(r"(?:第\d+|首)届")
+_REPORT_MEANT = re.compile(r"报道|文章|那篇|新闻|那会儿|那时候|当时")  # the report, or its time, is meant
 # What kind of figure a question wants, from the words around its question word.
 _IN_ALL = re.compile(r"(一共|总共|共计|一起|一块)(?=[\u4e00-\u9fff])")
 _SPLIT_VERB = re.compile(r"([\u4e00-\u9fff])(的|了|过|多少|几)([\u4e00-\u9fff])")
-_VAGUE_YEARS = re.compile(r"(?<![目提当之以])(?:这|近|那|前|过去)(?:几|些|两|[2-9]|[三四五六七八九十])年(?:来|里|间)?")  # 两 is 2 by now
+_VAGUE_YEARS = re.compile(r"(?<![目提当之以])(?:这|近|那|前|过去)(?:几|些|两|[2-9]|[三四五六七八九十])年(?:来|里面|里头|里|间)?")  # 两 is 2 by now
 _UNIT_HINTS: list[tuple[str, str]] = [
     (r"(?:几|多少)个?\s?(?:小时|钟头)|几个月|多少个月", "duration"),  # "几个 钟头": glued apart by then
     (r"百分之几|百分之多少|百分比|比例|占比|几成|%|占(?:到|了)?(?:多少|几|好多)", "percent"),  # "青年占多少"
@@ -219,16 +225,18 @@ _PROCEDURE = re.compile(r"(步骤|登录|点击|扫码|网址|下载|电话|热�
 _SELF_CORRECTION = re.compile(r"[^\s,，。?？]+[\s,，]+(?:不对|不是|哦不|哦不对|说错了|错了)[\s,，]+")
 _WHERE_Q = re.compile(r"(在哪(?![些个家位种项年天])|哪里|什么地方|哪儿|在什么地方|地点|哪个位置|什么位置|"
                       r"哪(?:个|些|一个)?(?:城市|地方|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|地区|监狱|园区|"
-                      r"场馆|会场|酒店|宾馆)|"
+                      r"场馆|会场|酒店|宾馆|会展中心|展馆|会议室|礼堂|报告厅)|"
                       r"所在(?:的)?(?:地|城市|县|市|区|乡镇|镇|乡|村|省|地区|位置))")  # "书台村 所在乡镇"
 # "在哪个镇": the answer names a place of that kind ("曾口镇"); a 学校 may be a 中学
 # a country's name ends in 国 ("德国"), not in 国家/国际/国内 ("成都国家全面创新改革试验区" names none)
 _ANOTHER_Q = re.compile(r"(另外|另一|其他|其余|别的|除了)")
 _PLACE_KINDS = {"学校": "(?:学校|中学|小学|大学|学院)(?!生)", "中学": "中学", "国家": "国(?![家际内务有企营资立])", "城市": "市",
                 "乡镇": "镇", "场馆": "馆|会堂|中心|剧院|体育场", "会场": "馆|会堂|中心|厅|会议室|酒店|宾馆",
-                "酒店": "酒店|宾馆|饭店", "宾馆": "酒店|宾馆|饭店"}
+                "酒店": "酒店|宾馆|饭店", "宾馆": "酒店|宾馆|饭店", "会展中心": "会展中心|博览中心|展览中心|会议中心",
+                "展馆": "馆|展览中心", "会议室": "会议室|会议厅|报告厅|多功能厅", "礼堂": "礼堂|会堂", "报告厅": "报告厅|礼堂|会堂"}
 _PLACE_KIND_Q = re.compile(r"(?:哪(?:个|些|一个)?|所在(?:的)?)"
-                           r"(城市|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|监狱|园区|场馆|会场|酒店|宾馆)")  # not 哪个国家级学会
+                           r"(城市|县|市|区|乡镇|镇|乡|村|省|国家(?!级)|学校|中学|监狱|园区|场馆|会场|酒店|宾馆|会展中心|展馆|"
+                           r"会议室|礼堂|报告厅)")  # not 哪个国家级学会
 _CENTRED_AT = re.compile(r"以[\u4e00-\u9fff]{2,12}?(?:区|县|市|镇|村|园区)为(?:核心|中心|重点|主体|依托|龙头)")  # 以成都高新区为核心
 _HELD_AT = re.compile(r"在[\u4e00-\u9fff·、]{2,20}?(举行|召开|举办|开幕|启动|签约)")
 _AT_PLACE = re.compile(r"(?:在|(?<![达受得收提做遇感想看听找])到|赴|前往)[\u4e00-\u9fff]{2,12}?"
@@ -257,6 +265,8 @@ _HEARSAY = re.compile(r"(?:^|(?<=[\s,，。!！?？]))(?:(?:我们?(?:单位|公
                       r"(?:跟我)?(?:说|讲)|(?:我?在)?(?:朋友圈|群里|网上|新闻里|报纸上)(?:里)?(?:看到|看见|说|讲)(?:说|讲)?"
                       r"|听(?:邻居|人家?|朋友|同事|别人)(?:讲|说))")  # at the start of a clause: not "哪个领导讲的话"
 _ASKING = re.compile(r"(多少|几|什么|啥|哪|谁|怎么|如何|怎样|咋|干嘛|为何)")
+# "成都工作站 申请专利数", "调研企业数", "参赛人数": a count asked in a search box's words
+_COUNT_ASKED = re.compile(r"(?<![指分系无岁少多倍函参这那个])([人次])?(?:数量|总数|数目|数)(?=[\s,，?？。]|$)")
 # a figure stated in it: a number with its measure, not a year ("2020年") or an edition ("第20届")
 _BAR = r"(?<!超过)(?<!过了)(?<!高于)(?<!低于)(?<!不到)"  # "超过10%的就成都一个市": a bar, not the figure claimed
 _CLAIMED = re.compile(rf"{_BAR}(?:{_GUESSED}(?:多|余|来)?(?=[万亿]?(?:%|[{_MEASURES}块]))|{_GUESSED}(?=[万亿]))"  # not 年
@@ -290,7 +300,9 @@ _COUNT_WORD = re.compile(r"(几|多少)[十百千万]*[家个场次届项人名�
 # "入选…的4个项目分别是哪几个": a count the question states, and what shows that a clause names its
 # members (stricter than _LISTS: "新增了…交流会和…推介会,绵阳4个项目入选" names none of the 4)
 _STATED_COUNT = re.compile(r"(?<![\d.第])(\d+)[个项家位名所]")
-_NAMES_LISTED = re.compile(r"[、“]|等")
+# a figure of those an honour went to ("12个活动受到…表扬"), which counts no more than they
+_HONOURED_AFTER = re.compile(r"[\u4e00-\u9fff]{0,4}(?:受到|获得|荣获|被)[^，,。；;]{0,14}?(?:表扬|表彰|奖励|肯定|评为)")
+_HONOUR_ASKED = re.compile(r"表扬|表彰|奖|评|优秀|先进|肯定|荣誉|称号|夸|认可|获")
 # "20个项目在哪发布的": what was done at the place asked, which the answer must say
 _WHERE_ACT_Q = re.compile(r"(发布|推介|展示|展出|签约|签署|揭牌|落户|参展)")
 # "连续三年…共…36个": a figure that totals over editions
@@ -513,7 +525,9 @@ class Index:
     # -- the question ----------------------------------------------------------
 
     def parse(self, text: str) -> Query:
-        norm = normalize(strip_fillers(our_city(_SELF_CORRECTION.sub(" ", normalize(text)))))
+        # "第三界", "连续办了三界": 届 (a homophone speech-to-text writes)
+        said = re.sub(r"(?<=[一二三四五六七八九十\d])界", "届", normalize(text))
+        norm = normalize(strip_fillers(our_city(_SELF_CORRECTION.sub(" ", said))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
@@ -531,7 +545,8 @@ class Index:
             # "2020年办的是第20届吧", "2020年应该办到第二十几届了吧": the year says which edition; the
             # one the citizen guesses is asked ("第几届"), not one the sentence must say
             norm = re.sub(r"第\d+几?(?=届)", "第几", norm)
-        norm = re.sub(r"(?<=\d)界", "届", norm)  # "连续办了3界": 届
+        if not _ASKING.search(norm):
+            norm = _COUNT_ASKED.sub(lambda m: f" 多少{m.group(1) or ''}", norm)
         norm = _HEARSAY.sub("听说", norm)  # "我们单位领导说…", "朋友圈看到…": what they heard, not a word to find
         # a statement with no question word ("安州组织了30家企业去参加…大会") asks to check it, like "…对吗"
         if not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):
@@ -557,6 +572,7 @@ class Index:
         norm = re.sub(r"(哪(?:个|一个)?|所在(?:的)?)乡镇", r"\1镇", norm)  # "所在乡镇": the reports name a 镇
         norm = re.sub(r"哪[两三四五六七八九](?=[个项家位种样句条])", "哪几", norm)  # "哪三个长": which, not 3
         norm = re.sub(r"哪一(?=[位个家项天年])", "哪", norm)  # "是哪一位": who, not one person
+        norm = re.sub(r"(?<![\d.第])1年(?=收入|能收|挣|赚|分红|增收)", "年", norm)  # "村集体一年收入": yearly, no 1
         norm = norm.replace("每个人", "每人")  # "每个人的收入": 每人 (人均), not 每 / 个人
         norm = re.sub(suffix, r"\1 ", norm)
         optional: set[str] = set()
@@ -647,7 +663,8 @@ class Index:
         elif figure:
             qtype = "figure"
         elif _WHICH_PEOPLE_Q.search(expanded) or (
-                _WHO_Q.search(expanded) and not _PARTNER_Q.search(expanded) and not _ORG_NAME_Q.search(expanded)) or (
+                _WHO_Q.search(expanded) and not _PARTNER_Q.search(expanded) and not _ORG_NAME_Q.search(expanded)
+                and not _WHICH_ORG_Q.search(expanded)) or (
                 _POST_ASK.search(expanded)):  # "科协主席叫什么", "组长是哪个": a post asked for, so a person
             qtype = "who"
         elif _WHERE_Q.search(expanded):
@@ -1004,7 +1021,10 @@ class Index:
             if re.search(edition, query.normalized):
                 # the sentence's own edition, else the one its section speaks of, else its passage's
                 own = _editions(unit.norm) or _editions(unit.frame)
-                ok = n in own if own else bool(re.search(edition, unit.context + " " + unit.passage_norm))
+                # (the report a citizen points at by its edition, "第三届大会那篇报道里说的", "按第三届大会那会儿
+                # 的数据", is one whose title names it: "透过第三届…看绵阳")
+                ok = n in own if own else bool(re.search(edition, unit.context + " " + unit.passage_norm + (
+                    " " + unit.title_norm if _REPORT_MEANT.search(query.normalized) else "")))
                 if ok and not _editions(unit.norm) and _ACROSS_EDITIONS.search(unit.norm):
                     ok = False  # "连续三年深度参与…共…36个": a total over the editions, not the 3rd's
                 if not ok and not _editions(unit.norm) and unit.frame and _listed_editions(unit, n):
@@ -1103,6 +1123,13 @@ class Index:
                 elif named:
                     factor *= 1.5 * (1.3 if _HELD_AT.search(unit.text) else 1.0)
                     cand.why.append(f"names a {kind.group(1)} ({named[0]}) ×1.5")
+                    # "在哪个县区哪个镇": a sentence that names each kind asked answers both
+                    for more in _PLACE_KIND_Q.finditer(query.normalized, kind.end()):
+                        said = re.search(rf"[\u4e00-\u9fff]{{2,6}}?(?:{_PLACE_KINDS.get(more.group(1), more.group(1)[-1])})",
+                                         unit.text.replace(named[0], " "))
+                        if said and said.group(0) not in query.normalized:
+                            factor *= 1.5
+                            cand.why.append(f"and a {more.group(1)} ({said.group(0)}) ×1.5")
                 else:
                     cand.eligible = False
                     cand.why.append(f"names no other {kind.group(1)}")
@@ -1156,7 +1183,7 @@ class Index:
             for c in re.split(r"[，,；;。]", unit.norm):
                 for n in _STATED_COUNT.findall(c):
                     counts.setdefault(n, c)
-            unnamed = next((n for n in query.listed if n in counts and not _NAMES_LISTED.search(counts[n])), "")
+            unnamed = next((n for n in query.listed if n in counts and not _names_members(counts[n], n)), "")
             if unnamed:
                 cand.eligible = False
                 cand.why.append(f"counts {unnamed} and names none of them")
@@ -1192,9 +1219,13 @@ class Index:
             if not quoted and _LIST_Q.search(query.normalized):
                 # "哪些领域": "涵盖电子信息、先进材料…等领域" lists them, then names their kind
                 quoted = next((k for k in query.answer_type if _lists_kind(k, unit.norm)), None)
-            if quoted:
+            # "参观了哪个科普基地": "海诺尔成都环保科普基地" names one; "对科普基地建设" names none
+            one = None if quoted or query.qtype != "other" else next(
+                (k for k in query.answer_type if len(k) >= 3 and _names_one(k, unit.text, query)), None)
+            if quoted or one:
                 factor *= QUOTED_KIND_BOOST
-                cand.why.append(f"quotes the {quoted} asked for ×{QUOTED_KIND_BOOST}")
+                cand.why.append(f"quotes the {quoted} asked for ×{QUOTED_KIND_BOOST}" if quoted
+                                else f"names a {one} ×{QUOTED_KIND_BOOST}")
             elif any(k in _HONOURS for k in query.answer_type) and "“" not in unit.text and not any(
                     k in unit.text for k in _HONOURS):
                 cand.eligible = False  # an honour is quoted: "最近,走进…书台村,…" names none
@@ -1207,6 +1238,10 @@ class Index:
                 k for k in query.words if k in _STEP_KINDS and _lists_kind(k, unit.norm)), None)):
             factor *= QUOTED_KIND_BOOST  # "科服保姆怎么对接 流程是啥样": "通过宣传推介、…、促成交易等流程"
             cand.why.append(f"lists the {steps} ×{QUOTED_KIND_BOOST}")
+        elif query.qtype in ("other", "how") and query.asks_how and (steps := next((
+                k for k in query.words if k in ("流程", "环节", "步骤")), None)) and not _lists_kind(steps, unit.norm):
+            factor *= 0.5  # "流程是啥样": "“科服保姆”时时联系对接、促成合作" lists no steps
+            cand.why.append(f"lists no {steps} ×0.5")
         if query.qtype != "figure" and not any(
                 len(t) >= 2 and t not in query.normalized and not regions_in(t) for t in unit.tokens):
             cand.eligible = False  # "范国滨院士" does not answer "范国滨是哪个院的院士"
@@ -1258,6 +1293,9 @@ class Index:
             if query.contrasts and _contrast_clash(query.contrasts,
                                                    label if _contrast_clash(query.contrasts, clause) else clause):
                 continue  # "国家级奖项18个、省级奖项100余个": the 省级 figure does not answer 国家级
+            if _HONOURED_AFTER.match(clause[clause.find(fig.text) + len(fig.text):]) and not _HONOUR_ASKED.search(
+                    query.normalized):
+                continue  # "几场活动": not "…等12个活动受到中国科协、省科协表扬", which counts those praised
             if query.regions and _threshold(clause, fig.text) and fig.value not in _NUMBER.findall(query.normalized):
                 continue  # "全省仅成都、绵阳两市超过10%": a bar two cities passed, no figure of either
                 # (unless the question names the bar: "过了10%的是哪几个市")
@@ -1288,7 +1326,7 @@ class Index:
             # unknown words), unless it is a noun that narrows the head ("外国专家")
             counted = [t for t in query.focus[:1] + query.modifiers if t in w and not _pos_of(t).startswith(("d", "ad"))
                        and not self._unknown_unnarrowing(query, t)] if query.counted and query.unit_class not in (
-                "duration", "percent", "age") else []  # "几小时在线", "占多少比例": no thing is counted
+                "duration", "percent", "age", "money") else []  # "几小时在线", "占多少比例": no thing is counted
             if counted and (
                     max(max(self._named(query, t, label), self._named(query, t, item),
                             before_weight * self._named(query, t, before)) for t in counted) < 0.5
@@ -1439,6 +1477,24 @@ def _unglue(m: re.Match[str], corpus: str) -> str:
     if len(m.group(2)) == 1 and m.group(2) + after in corpus and general_word_freq(m.group(2) + after) >= 50:
         return m.group(0)
     return m.group(1) + m.group(2) + " "
+
+
+def _names_one(kind: str, text: str, query: Query) -> bool:
+    """The text names a thing of the kind asked by a name the question does not give:
+    "海诺尔成都环保科普基地" for 哪个科普基地 (not "对科普基地建设", not "新津区科普基地" of 新津)."""
+    return any(m.group(1) not in query.normalized and not any(m.group(1).endswith(w) for w in query.words)
+               for m in re.finditer(rf"([\u4e00-\u9fff]{{2,10}}){re.escape(kind)}", text))
+
+
+def _names_members(clause: str, n: str) -> bool:
+    """The clause names what its count of `n` counts: "“A”“B”等4个项目", "A、B、C等4个", "4个项目分别是
+    A、B、C、D". A list of other counts ("示范县15个、全国科普教育基地7个") names none of them."""
+    items = clause.split("、")
+    i = next(k for k, item in enumerate(items) if re.search(rf"(?<![\d.第]){re.escape(n)}[个项家位名所]", item))
+    if re.search(r"“|等", items[i]):
+        return True
+    others = items[:i] + items[i + 1:]
+    return bool(others) and not any(re.search(r"\d", item) for item in others)
 
 
 def _listed_editions(unit: Unit, n: str) -> bool:

@@ -74,6 +74,7 @@ QUESTION_NOISE = frozenset(
     里头 那种 这种 那次 那回 那批 这回 上头 咋个 啥子 一摊子 那一摊子 晓得 莫得 要得 嘛 那篇 这篇 那份 这份
     就是 也就是 看看 专门 很多 比较 举个 例子 我要 大不大 数就行 数据
     些 想 起来 是指 指 报道 印象 印象里 印象中 记得 我记得
+    就是说 然后 嗯 呃 额 那个啥
     """.split()
 )
 
@@ -138,7 +139,7 @@ RELATED_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("走访", "拜访", "上门", "登门", "看望", "探望", "慰问", "跑"),  # "往企业跑了多少趟": 走访企业
     ("入户", "上门", "挨家挨户", "走家串户"),
     ("上传", "传上去"),
-    ("收入", "挣", "赚", "挣钱", "赚钱", "进账", "收益", "能收", "收"),  # "一亩地能收好多钱": 每亩收入
+    ("收入", "挣", "赚", "挣钱", "赚钱", "进账", "收益", "能收", "收", "年收入"),  # "一亩地能收好多钱": 每亩收入
     ("获批", "批下来", "批准", "批了"),  # "高级职称都批下来了吗": 全部获批
     ("增收", "多赚", "增加收入"),
     ("分红", "分钱", "红利"),
@@ -160,6 +161,8 @@ RELATED_FAMILIES: tuple[tuple[str, ...], ...] = (
     ("大病", "重病"),
     ("分配", "分给"),
     ("产值", "产出", "营业额"),
+    ("村集体", "村级集体经济", "集体经济", "村集体经济"),  # "村集体一年收入"
+    ("具备", "够得", "够得上", "达标"),  # "够得上科学素质标准的占好多": 具备科学素质的比例
     ("人均", "每人"),
     ("每亩", "一亩"),
     ("中药材", "药材", "中草药", "草药"),
@@ -492,10 +495,16 @@ def person_names(text: str) -> list[str]:
     out += _FOREIGN_NAME.findall(text)  # "罗伯特·胡贝尔"
     out += [n for n in _NAME_HEADING_COUNT.findall(text) if general_word_freq(n) < 50]
     for i, (word, flag) in enumerate(words):
-        if flag != "nr" or not 2 <= len(word) <= 4 or general_word_freq(word) >= 50:
-            continue  # "青少年", "北斗": words of the dictionary, not names
+        if flag != "nr" or not 2 <= len(word) <= 4:
+            continue
         prev = words[i - 1][0] if i else ""
         nxt = words[i + 1][1] if i + 1 < len(words) else ""
+        after = words[i + 1][0] if i + 1 < len(words) else ""
+        if re.fullmatch(POSTS, after) and len(word) == 3 and general_word_freq(word) < 1000:
+            out.append(word)  # "省委彭清华书记": the press names a province's head before the post (a name
+            continue  # jieba knows, so the dictionary's count does not tell it from a word)
+        if general_word_freq(word) >= 50:
+            continue  # "青少年", "北斗": words of the dictionary, not names
         if _TITLES.search(prev) or (len(word) == 3 and nxt.startswith(("v", "p"))):
             out.append(word)
     # "党员王茂全": jieba's 王茂 is part of the titled name, not another person

@@ -1211,3 +1211,53 @@ def test_a_how_question_weighs_the_steps_a_report_lists(session):
     assert any(w.startswith("lists the 流程") for w in listed.why), listed.why
     result = ask(session, question)
     assert not result.answered or "匹配撮合" in result.reply, result.reply
+
+
+@pytest.mark.parametrize("question, said", [
+    ("第三界天府科技云服务大会是哪几天在哪里开的", "1月18日至19日"),  # 界: speech-to-text's 届
+    ("回引的那个党员王茂全 在书台村投了多少钱种食用菌", "500余万元"),  # 种食用菌: what the money was for
+    # the report a citizen points at by its edition ("透过第三届…看绵阳" says it; the sentence does not)
+    ("现在天府科技云上绵阳注册的科技工作者有多少人了 就是第三届大会那篇报道里说的", "12万余人"),
+    ("涪江流域几个地方的科协签了个什么协议", "涪江流域深化科技协同创新发展合作协议"),  # a name, not how many
+    ("企业建了专家工作站以后,新增产值一共多少", "26.4亿元"),  # 一共 of what the question calls 新增
+    ("我想问一下就是说棉阳市政府跟哪几个学会签了战略合作协议 除了中国科协还有谁", "中国核学会"),  # 谁: a body
+    ("绵阳在第三届天府科技云大会上拿出了哪些硬核项目", "航空发动机"),  # “…”等20个“硬核”项目 names one
+    ("天府科技云平台建设是按省里哪位领导的指示搞的", "彭清华"),  # "省委彭清华书记": a name before the post
+    ("绵阳科协给市级学会定的那个规章叫啥名字", "市级学会组织通则"),  # a 规章's name, not a person's
+    ("蒲江的人去新津参观了哪个科普基地", "海诺尔成都环保科普基地"),  # names one, not "对科普基地建设"
+    # "…等12个活动受到中国科协、省科协表扬" counts those praised, not all that were held
+    ("梁山这边问一下 咱们市全国科普日那阵子一共搞了几场活动", "132场次"),
+    ("成都工作站 申请专利数", "2508"),  # a search box's "…数": how many
+    ("第二届科创会 项目数", "5740个"),
+    ("书台村村集体一年收入到多少了", "11万元"),  # 村集体 is 村级集体经济; 一年收入 is no figure 1
+])
+def test_round12_questions_are_answered_as_the_report_says(session, question, said):
+    result = ask(session, question)
+    assert result.answered and said in result.reply.partition("（来源：")[0], result.reason
+
+
+@pytest.mark.parametrize("question, qtype", [
+    ("第三届天府科技云大会在成都哪个会展中心开的", "where"),  # "在成都举行" names no venue
+    ("述责述廉会议是在省科协哪个会议室开的", "where"),  # nor a room ("省科协厅级干部" is none)
+    ("成都那7个全国科普教育基地都是哪几个", "other"),  # "…示范县15个、全国科普教育基地7个" names none of them
+])
+def test_round12_questions_the_reports_do_not_answer(session, question, qtype):
+    from kb.search import get_index
+
+    assert get_index(session).parse(question).qtype == qtype  # refused for that, not by chance
+    result = ask(session, question)
+    assert not result.answered, result.reply
+
+
+def test_round12_readings_of_the_question(session):
+    from kb.search import get_index
+    from kb.text import person_names
+
+    index = get_index(session)
+    assert "面" not in index.parse("绵阳科协这五年里面一共请了多少个院士").words  # 这五年里面: lately
+    assert "就是说" not in index.parse("嗯 就是说 然后 绵阳科协这几年请了多少院士").words  # a voice message's fillers
+    assert index.parse("连续办了3界的比赛").qtype == "figure" and "届" in index.parse("第三界科创会").normalized
+    assert person_names("认真贯彻省委彭清华书记关于“天府科技云”平台建设的指示精神") == ["彭清华"]
+    # "在哪个县区哪个镇": the sentence that names both ranks first
+    _, ranked = index.search("书台村在哪个县区哪个镇")
+    assert "曾口镇" in ranked[0].unit.text, [c.unit.text[:20] for c in ranked[:3]]
