@@ -265,6 +265,10 @@ _HEARSAY = re.compile(r"(?:^|(?<=[\s,，。!！?？]))(?:(?:我们?(?:单位|公
                       r"(?:跟我)?(?:说|讲)|(?:我?在)?(?:朋友圈|群里|网上|新闻里|报纸上)(?:里)?(?:看到|看见|说|讲)(?:说|讲)?"
                       r"|听(?:邻居|人家?|朋友|同事|别人)(?:讲|说))")  # at the start of a clause: not "哪个领导讲的话"
 _ASKING = re.compile(r"(多少|几|什么|啥|哪|谁|怎么|如何|怎样|咋|干嘛|为何)")
+# what a search box's last word asks: "述责述廉会 日期", "第三届科创会 时间地点", "宜宾 警示教育 主题"
+_KEYWORD_ASKS = {"时间地点": "什么时候 在哪里", "日期": "什么时候", "时间": "什么时候", "地点": "在哪里",
+                 "主题": "主题是什么", "名称": "名称是什么", "全称": "全称是什么", "称号": "称号是什么"}
+_KEYWORD_ASKED = re.compile(rf"(?<=[\u4e00-\u9fff\s])({'|'.join(_KEYWORD_ASKS)})(?=[\s,，?？。]*$)")
 # "成都工作站 申请专利数", "调研企业数", "参赛人数": a count asked in a search box's words
 _COUNT_ASKED = re.compile(r"(?<![指分系无岁少多倍函参这那个])([人次])?(?:数量|总数|数目|数)(?=[\s,，?？。]|$)")
 # a figure stated in it: a number with its measure, not a year ("2020年") or an edition ("第20届")
@@ -529,6 +533,7 @@ class Index:
         said = re.sub(r"(?<=[一二三四五六七八九十\d])界", "届", normalize(text))
         norm = normalize(strip_fillers(our_city(_SELF_CORRECTION.sub(" ", said))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
+        norm = re.sub(r"(?<!\d)((?:19|20)\d{2})(?=人均)", r"\1年", norm)  # "2014人均收入": a year, no 2014人
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
         norm = _CAME.sub("参加", norm)  # "会议一共来了多少人": how many took part ("60余人参加会议")
@@ -545,8 +550,9 @@ class Index:
             # "2020年办的是第20届吧", "2020年应该办到第二十几届了吧": the year says which edition; the
             # one the citizen guesses is asked ("第几届"), not one the sentence must say
             norm = re.sub(r"第\d+几?(?=届)", "第几", norm)
-        if not _ASKING.search(norm):
+        if not _ASKING.search(norm):  # a search box's words: "调研企业数", "述责述廉会 日期", "第三届科创会 时间地点"
             norm = _COUNT_ASKED.sub(lambda m: f" 多少{m.group(1) or ''}", norm)
+            norm = _KEYWORD_ASKED.sub(lambda m: f" {_KEYWORD_ASKS[m.group(1)]}", norm)
         norm = _HEARSAY.sub("听说", norm)  # "我们单位领导说…", "朋友圈看到…": what they heard, not a word to find
         # a statement with no question word ("安州组织了30家企业去参加…大会") asks to check it, like "…对吗"
         if not _ASKING.search(_CONFIRM_Q.sub(" ", norm)):

@@ -1234,6 +1234,13 @@ def test_a_how_question_weighs_the_steps_a_report_lists(session):
     ("成都工作站 申请专利数", "2508"),  # a search box's "…数": how many
     ("第二届科创会 项目数", "5740个"),
     ("书台村村集体一年收入到多少了", "11万元"),  # 村集体 is 村级集体经济; 一年收入 is no figure 1
+    # a search box's last word asks: 日期 when, 时间地点 when and where, 主题 the theme
+    ("述责述廉会 日期", "1月26日"),
+    ("第三届科创会 时间地点", "1月18日至19日"),
+    ("宜宾 警示教育 主题", "受警醒、明底线、知敬畏、守规矩"),
+    ("书台村 2014人均收入", "4960元"),  # 2014 before 人均 is a year, not 2014 people
+    # the clause with the question's words, not the one a synonym's many words fill (院士专家工作站)
+    ("国家标准 工作站参与制定", "国家标准42项"),
 ])
 def test_round12_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
