@@ -84,6 +84,8 @@ def cmd_kb_search(args: argparse.Namespace) -> int:
                   f"kind: {q.qtype}{' (' + q.unit_class + ')' if q.unit_class else ''}")
             if q.fixes:
                 print(f"typos:    {', '.join(f'{a}→{b}' for a, b in q.fixes)}")
+            if q.also_asked:  # two questions read apart: the reply also quotes what the second asks
+                print(f"also asked: {' '.join(q.also_asked)}")
             if q.alternatives:
                 pairs = [w + "→" + "/".join(a) for w, a in q.alternatives.items()]
                 print(f"synonyms: {', '.join(pairs)}")

@@ -463,7 +463,7 @@ def compose(query: Query, candidates: list[Candidate],
             best: Candidate) -> tuple[str, list[dict[str, Any]], list[Candidate]]:
     """The reply for a chosen candidate: its excerpt and source, the newest report first."""
     main, older = _newest(best, [c for c in candidates if c is not best], query)
-    words = list(dict.fromkeys(t for t in query.tokens if len(t) >= 2))  # (a synonym's words once)
+    words = list(dict.fromkeys([*(t for t in query.tokens if len(t) >= 2), *query.also_asked]))  # (a synonym's words once)
     kinds = [k for k in query.answer_type if k in NAME_KINDS]
     if query.qtype == "other" and query.asks_how:
         kinds += _MANNER_SAID  # "那笔钱是怎么凑起来的": the clause that says how ("采取…的方式")

@@ -436,6 +436,7 @@ class Query:
     act: str = ""  # where-questions: what was done there, when it is not the event being held ("在哪发布的")
     listed: list[str] = field(default_factory=list)  # "入选…的4个项目分别是哪几个": counts whose members are asked
     except_who: str = ""
+    also_asked: list[str] = field(default_factory=list)  # words of the message's second question, if read apart
     _matchers: dict[str, _WordMatcher] = field(default_factory=dict, repr=False, compare=False)
     figure_words: list[str] = field(default_factory=list)  # the words a figure's own words are matched against
 
@@ -534,6 +535,8 @@ class Index:
         norm = normalize(strip_fillers(our_city(_SELF_CORRECTION.sub(" ", said))))
         norm = _VAGUE_YEARS.sub(" 近年 ", norm)  # "这几年": lately, not "how many years"
         norm = re.sub(r"(?<!\d)((?:19|20)\d{2})(?=人均)", r"\1年", norm)  # "2014人均收入": a year, no 2014人
+        # "到22年涨了百分之几": the year 2022, not 22 years
+        norm = re.sub(r"(?<=[到至在从于])([12]\d)(?=年(?!来|以来|里|间|多|前|后|内|左右))", r"20\1", norm)
         norm = _HAODUO.sub("多少", norm)  # "好多钱", "好多个": how much, in the south-west's Mandarin
         norm = re.sub(r"好大(?=岁|年纪|年龄)", "多大", norm)  # "好大岁数了": how old
         norm = _CAME.sub("参加", norm)  # "会议一共来了多少人": how many took part ("60余人参加会议")
@@ -835,6 +838,19 @@ class Index:
         if "faq" in kinds:
             out += self._rank_faqs(query, qtoks)
         out.sort(key=lambda c: (not c.eligible, -c.score, -(c.unit.published_at or date.min).toordinal()))
+        asks = _two_asks(text) if "sentence" in kinds and not any(
+            c.eligible and c.unit.kind == "sentence" for c in out) else None
+        if asks:
+            # "安州区科协办了多少期农村实用技术培训 培训了多少人次": read together, the two questions fit no
+            # sentence; the first is read alone, and the reply quotes what the second asks where it says it
+            # — where the sentence that answers the first is one that may answer the second, read alone
+            # ("…几家院士工作站 申报条件是什么": no sentence that counts them says how to apply)
+            first, ranked = self._search(asks[0], limit, kinds)
+            top = next((c for c in ranked if c.eligible and c.unit.kind == "sentence"), None)
+            second, fits = self._search(asks[1], RECENT_KEPT, ("sentence",)) if top is not None else (None, [])
+            if top is not None and any(c.eligible and c.unit is top.unit for c in fits):
+                first.also_asked = [t for t in second.tokens if len(t) >= 2]
+                return first, ranked
         return query, out[:limit]
 
     def _weights(self, query: Query, qtoks: list[str]) -> dict[str, float]:
@@ -1483,6 +1499,17 @@ def _unglue(m: re.Match[str], corpus: str) -> str:
     if len(m.group(2)) == 1 and m.group(2) + after in corpus and general_word_freq(m.group(2) + after) >= 50:
         return m.group(0)
     return m.group(1) + m.group(2) + " "
+
+
+def _two_asks(text: str) -> tuple[str, str] | None:
+    """A message of two questions, each with its own question word, apart at a space or a comma
+    ("…办了多少期培训 培训了多少人次", "…主题是啥，面向哪些人"): the first and the second."""
+    said = normalize(text).strip(" ?？。!！")
+    for m in re.finditer(r"[\s,，;；?？]+", said):
+        first, second = said[:m.start()], said[m.end():]
+        if _ASKING.search(first) and _ASKING.search(second):
+            return first, second
+    return None
 
 
 def _names_one(kind: str, text: str, query: Query) -> bool:

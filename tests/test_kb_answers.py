@@ -1241,10 +1241,22 @@ def test_a_how_question_weighs_the_steps_a_report_lists(session):
     ("书台村 2014人均收入", "4960元"),  # 2014 before 人均 is a year, not 2014 people
     # the clause with the question's words, not the one a synonym's many words fill (院士专家工作站)
     ("国家标准 工作站参与制定", "国家标准42项"),
+    ("书台村2014年人均纯收入才多少 到22年涨了百分之几", "166%"),  # 到22年: the year 2022
 ])
 def test_round12_questions_are_answered_as_the_report_says(session, question, said):
     result = ask(session, question)
     assert result.answered and said in result.reply.partition("（来源：")[0], result.reason
+
+
+def test_two_questions_in_one_message_are_read_apart_when_together_they_fit_no_sentence(session):
+    """"…办了多少期培训 培训了多少人次": read together, the counted thing of one and the measure of the
+    other fit no figure. The first is read alone, and the reply quotes the second's answer too. Not where
+    the sentence that answers the first cannot answer the second (申报条件 is said nowhere)."""
+    result = ask(session, "安州区科协办了多少期农村实用技术培训 培训了多少人次")
+    assert result.answered and "24期次" in result.reply and "3000余人次" in result.reply, result.reason
+    assert "人次" in result.query.also_asked  # (`bot kb search` shows it as "also asked")
+    result = ask(session, "绵阳今年新建了几家院士工作站 申报条件是什么")
+    assert not result.answered, result.reply
 
 
 def test_round12_readings_of_the_question(session):
