@@ -85,6 +85,11 @@ Round 11 again changed no input, only what reaches the gate (see README), and fi
 (fresh22, fresh24 and fresh25 added, 3,652 questions): threshold 0.735, leave-one-split-out 94.8% answers /
 97.8% abstentions / 42 wrong (round 10's rules on the same splits: 93.1% / 97.2% / 51).
 
+Round 12 changed one input's meaning: total_vs_new no longer fires when the question itself says
+新增 ("新增产值一共多少"). It fits on twenty-five splits (fresh26, fresh28–fresh31 added, 4,652
+questions): threshold 0.737, leave-one-split-out 94.9% answers / 97.5% abstentions / 57 wrong (round
+11's rules on the same splits: 93.8% / 97.2% / 68).
+
 Scoring a candidate is a dot product of about twenty numbers: no cost to speak of.
 """
 from __future__ import annotations
