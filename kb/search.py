@@ -827,7 +827,8 @@ class Index:
         query, ranked = hit
         return query, ranked[:limit]
 
-    def _search(self, text: str, limit: int, kinds: tuple[str, ...]) -> tuple[Query, list[Candidate]]:
+    def _search(self, text: str, limit: int, kinds: tuple[str, ...],
+                apart: bool = True) -> tuple[Query, list[Candidate]]:
         query = self.parse(text)
         qtoks = list(dict.fromkeys(query.tokens))
         if not qtoks:
@@ -838,16 +839,18 @@ class Index:
         if "faq" in kinds:
             out += self._rank_faqs(query, qtoks)
         out.sort(key=lambda c: (not c.eligible, -c.score, -(c.unit.published_at or date.min).toordinal()))
-        asks = _two_asks(text) if "sentence" in kinds and not any(
+        asks = _two_asks(text) if apart and "sentence" in kinds and not any(
             c.eligible and c.unit.kind == "sentence" for c in out) else None
         if asks:
             # "安州区科协办了多少期农村实用技术培训 培训了多少人次": read together, the two questions fit no
             # sentence; the first is read alone, and the reply quotes what the second asks where it says it
             # — where the sentence that answers the first is one that may answer the second, read alone
             # ("…几家院士工作站 申报条件是什么": no sentence that counts them says how to apply)
-            first, ranked = self._search(asks[0], limit, kinds)
+            # (each part once, never split again: a long message of many clauses costs two more searches)
+            first, ranked = self._search(asks[0], limit, kinds, apart=False)
             top = next((c for c in ranked if c.eligible and c.unit.kind == "sentence"), None)
-            second, fits = self._search(asks[1], RECENT_KEPT, ("sentence",)) if top is not None else (None, [])
+            second, fits = self._search(asks[1], RECENT_KEPT, ("sentence",), apart=False) if top is not None \
+                else (None, [])
             if top is not None and any(c.eligible and c.unit is top.unit for c in fits):
                 first.also_asked = [t for t in second.tokens if len(t) >= 2]
                 return first, ranked

@@ -1271,3 +1271,17 @@ def test_round12_readings_of_the_question(session):
     # "在哪个县区哪个镇": the sentence that names both ranks first
     _, ranked = index.search("书台村在哪个县区哪个镇")
     assert "曾口镇" in ranked[0].unit.text, [c.unit.text[:20] for c in ranked[:3]]
+
+
+def test_a_message_of_many_questions_is_read_apart_once(session, monkeypatch):
+    """Each part of a message read apart is searched as it is, never split again: a long message of
+    many questions costs two more searches, not one per way of cutting it (the 5-second deadline)."""
+    from kb.search import Index, get_index
+
+    index = get_index(session)
+    read: list[str] = []
+    parse = Index.parse
+    monkeypatch.setattr(Index, "parse", lambda self, text: read.append(text) or parse(self, text))
+    index._search("书台村在哪个镇 第三届大会是哪天开的 成都有多少家高校科协 绵阳五年办了多少场学术交流活动 "
+                  "济宁反邪教节目演了几场", 5, ("sentence", "faq"))
+    assert len(read) <= 3, read
