@@ -269,8 +269,8 @@ _ASKING = re.compile(r"(多少|几|什么|啥|哪|谁|怎么|如何|怎样|咋|�
 _KEYWORD_ASKS = {"时间地点": "什么时候 在哪里", "日期": "什么时候", "时间": "什么时候", "地点": "在哪里",
                  "主题": "主题是什么", "名称": "名称是什么", "全称": "全称是什么", "称号": "称号是什么"}
 _KEYWORD_ASKED = re.compile(rf"(?<=[\u4e00-\u9fff\s])({'|'.join(_KEYWORD_ASKS)})(?=[\s,，?？。]*$)")
-# "成都工作站 申请专利数", "调研企业数", "参赛人数": a count asked in a search box's words
-_COUNT_ASKED = re.compile(r"(?<![指分系无岁少多倍函参这那个])([人次])?(?:数量|总数|数目|数)(?=[\s,，?？。]|$)")
+# "成都工作站 申请专利数", "调研企业数", "参赛人数", "基地个数": a count asked in a search box's words (not "这个数")
+_COUNT_ASKED = re.compile(r"(?<![指分系无岁少多倍函参这那])(?<!这个)(?<!那个)([人次个])?(?:数量|总数|数目|数)(?=[\s,，?？。]|$)")
 # a figure stated in it: a number with its measure, not a year ("2020年") or an edition ("第20届")
 _BAR = r"(?<!超过)(?<!过了)(?<!高于)(?<!低于)(?<!不到)"  # "超过10%的就成都一个市": a bar, not the figure claimed
 _CLAIMED = re.compile(rf"{_BAR}(?:{_GUESSED}(?:多|余|来)?(?=[万亿]?(?:%|[{_MEASURES}块]))|{_GUESSED}(?=[万亿]))"  # not 年
@@ -1526,7 +1526,7 @@ def _names_members(clause: str, n: str) -> bool:
     """The clause names what its count of `n` counts: "“A”“B”等4个项目", "A、B、C等4个", "4个项目分别是
     A、B、C、D". A list of other counts ("示范县15个、全国科普教育基地7个") names none of them."""
     items = clause.split("、")
-    i = next(k for k, item in enumerate(items) if re.search(rf"(?<![\d.第]){re.escape(n)}[个项家位名所]", item))
+    i = next((k for k, item in enumerate(items) if re.search(rf"(?<![\d.第]){re.escape(n)}[个项家位名所]", item)), 0)
     if re.search(r"“|等", items[i]):
         return True
     others = items[:i] + items[i + 1:]

@@ -1268,6 +1268,9 @@ def test_round12_readings_of_the_question(session):
     assert "就是说" not in index.parse("嗯 就是说 然后 绵阳科协这几年请了多少院士").words  # a voice message's fillers
     assert index.parse("连续办了3界的比赛").qtype == "figure" and "届" in index.parse("第三界科创会").normalized
     assert person_names("认真贯彻省委彭清华书记关于“天府科技云”平台建设的指示精神") == ["彭清华"]
+    # a search box's …个数 asks how many; "是不是这个数" checks a figure and asks none
+    assert index.parse("成都 全国科普教育基地个数").unit_class == "count"  # counted in 个
+    assert "这个数" in index.parse("书台村的枳壳每亩能收2万块？是不是这个数").normalized
     # "在哪个县区哪个镇": the sentence that names both ranks first
     _, ranked = index.search("书台村在哪个县区哪个镇")
     assert "曾口镇" in ranked[0].unit.text, [c.unit.text[:20] for c in ranked[:3]]
